@@ -1,0 +1,20 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+
+import type { DifyTransport } from '../../transport/request';
+import type { DifyAppParameters } from '../../types';
+
+export const description: INodeProperties[] = updateDisplayOptions(
+	{ show: { resource: ['app'], operation: ['getParameters'] } },
+	[],
+);
+
+/** GET /parameters: the Start node's input variables (user_input_form) and feature settings. */
+export async function execute(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	transport: DifyTransport,
+): Promise<IDataObject[]> {
+	const parameters = await transport.json<DifyAppParameters>(itemIndex, { method: 'GET', path: '/parameters' });
+	return [parameters as IDataObject];
+}

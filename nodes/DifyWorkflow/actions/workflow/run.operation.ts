@@ -1,0 +1,213 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
+
+import { optionalUuid, readInputs, readRequiredText } from '../../helpers/parameters';
+import { attachRunDetails } from '../../helpers/runFailure';
+import { RunAggregator, resultFromBlocking } from '../../helpers/runResult';
+import { streamErrorToError } from '../../transport/errors';
+import type { DifyTransport } from '../../transport/request';
+import type { DifyBlockingRunResponse, DifyResponseMode, DifyRunRequest, DifyRunResult } from '../../types';
+
+interface RunOptions {
+	timeout?: number;
+	workflowId?: string;
+}
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Inputs',
+		name: 'inputs',
+		type: 'json',
+		default: '{}',
+		description:
+			"The workflow's input variables as a JSON object keyed by variable name, e.g. {\"topic\": \"Mount Fuji\"}. App → Get Parameters lists the app's variables.",
+	},
+	{
+		displayName: 'User',
+		name: 'user',
+		type: 'string',
+		default: 'n8n',
+		required: true,
+		description:
+			"Identifies the end user in Dify's logs and statistics, e.g. an e-mail or a customer ID. Dify requires it.",
+	},
+	{
+		displayName: 'Response Mode',
+		name: 'responseMode',
+		type: 'options',
+		options: [
+			{
+				name: 'Blocking',
+				value: 'blocking',
+				description:
+					'Wait for one JSON answer. Dify Cloud cuts blocking calls after about 100 seconds: use streaming for long runs.',
+			},
+			{
+				name: 'Streaming',
+				value: 'streaming',
+				description: "Read Dify's event stream as it arrives. Suits runs of any length.",
+			},
+		],
+		default: 'streaming',
+	},
+	{
+		displayName: 'Output',
+		name: 'output',
+		type: 'options',
+		displayOptions: { show: { responseMode: ['streaming'] } },
+		options: [
+			{
+				name: 'Each Event',
+				value: 'events',
+				description: 'One item per event Dify sent, in order (keep-alive pings excluded)',
+			},
+			{
+				name: 'Final Result',
+				value: 'final',
+				description: "One item with the run's outputs, status and usage",
+			},
+		],
+		default: 'final',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Timeout (Seconds)',
+				name: 'timeout',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: DEFAULT_TIMEOUT_SECONDS,
+				description:
+					'Streaming: the longest wait for the next workflow event (keep-alive pings do not count). Blocking: the longest wait for the answer.',
+			},
+			{
+				displayName: 'Workflow ID',
+				name: 'workflowId',
+				type: 'string',
+				default: '',
+				placeholder: '5e0a4b8c-2d1f-4a6b-8c3e-9f0a1b2c3d4e',
+				description:
+					'Run this published version of the workflow instead of the current one: its ID, as workflow_id in run results or in the version history',
+			},
+		],
+	},
+];
+
+export const description = updateDisplayOptions(
+	{ show: { resource: ['workflow'], operation: ['run'] } },
+	properties,
+);
+
+const WORKFLOW_ID_ADVICE =
+	'Set the Workflow ID option to the UUID of a published workflow version (workflow_id in a run result), or clear it to run the published workflow.';
+
+/** A run that ended failed or stopped is an error of its item. */
+function checkStatus(ctx: IExecuteFunctions, itemIndex: number, result: DifyRunResult, emitted?: IDataObject[]) {
+	if (result.status !== 'failed' && result.status !== 'stopped') return;
+	const reason = result.error ?? 'no reason given';
+	const error = new NodeOperationError(
+		ctx.getNode(),
+		result.status === 'failed' ? `The Dify workflow run failed: ${reason}` : `The Dify workflow run was stopped: ${reason}`,
+		{
+			itemIndex,
+			description: `Workflow run ${result.workflow_run_id ?? '(unknown)'} ended with status ${result.status}. Its node-by-node trace is in the app's logs in Dify.`,
+		},
+	);
+	throw attachRunDetails(error, { run: result, emitted });
+}
+
+export async function execute(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	transport: DifyTransport,
+): Promise<IDataObject[]> {
+	const inputs = readInputs(this, itemIndex);
+	const user = readRequiredText(
+		this,
+		itemIndex,
+		'user',
+		'User',
+		'Set User to an identifier of the end user, e.g. an e-mail or a customer ID: Dify requires it.',
+	);
+	const responseMode = this.getNodeParameter('responseMode', itemIndex, 'streaming') as DifyResponseMode;
+	const options = this.getNodeParameter('options', itemIndex, {}) as RunOptions;
+	const workflowId = optionalUuid(this, itemIndex, options.workflowId, 'Workflow ID', WORKFLOW_ID_ADVICE);
+	const timeoutMs = Math.max(1, Number(options.timeout) || DEFAULT_TIMEOUT_SECONDS) * 1000;
+
+	const path = workflowId ? `/workflows/${workflowId}/run` : '/workflows/run';
+	const body: DifyRunRequest = { inputs, user, response_mode: responseMode };
+	const hints = workflowId
+		? { not_found: `No published workflow version has the ID ${workflowId}. ${WORKFLOW_ID_ADVICE}` }
+		: {};
+
+	if (responseMode === 'blocking') {
+		const response = await transport.json<DifyBlockingRunResponse>(itemIndex, {
+			method: 'POST',
+			path,
+			body,
+			timeoutMs,
+			hints,
+		});
+		const result = resultFromBlocking(response);
+		checkStatus(this, itemIndex, result);
+		return [result as unknown as IDataObject];
+	}
+
+	const output = this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events';
+	const stream = await transport.stream(itemIndex, {
+		path,
+		body,
+		timeoutMs,
+		timeoutParameter: 'Timeout',
+		hints,
+	});
+	if (stream.kind === 'json') {
+		// A server or proxy that would not stream answered as if blocking: same result, no events.
+		const result = resultFromBlocking(stream.body as DifyBlockingRunResponse);
+		checkStatus(this, itemIndex, result);
+		return [result as unknown as IDataObject];
+	}
+
+	const aggregator = new RunAggregator();
+	const emitted: IDataObject[] = [];
+	const keepEvents = output === 'events';
+	try {
+		reading: for await (const frames of stream.frames) {
+			for (const frame of frames) {
+				let parsed: IDataObject | undefined;
+				const parse = () => (parsed ??= transport.event<IDataObject>(itemIndex, frame));
+				if (keepEvents) emitted.push(parse());
+				if (aggregator.accept(frame.name, parse)) break reading;
+			}
+		}
+	} catch (error) {
+		throw attachRunDetails(error as Error, { run: aggregator.knownRun(), emitted: keepEvents ? emitted : undefined });
+	}
+
+	const outcome = aggregator.outcome();
+	if (!outcome) {
+		const run = aggregator.knownRun();
+		const error = new NodeOperationError(this.getNode(), 'The event stream from Dify ended before the run finished', {
+			itemIndex,
+			description: `Dify closed the stream without a workflow_finished event. The run ${
+				run.workflow_run_id ?? '(no ID received)'
+			} may still be going on or may have failed in Dify: check it with Workflow → Get Run.`,
+		});
+		throw attachRunDetails(error, { run, emitted: keepEvents ? emitted : undefined });
+	}
+	if (outcome.kind === 'error') {
+		throw attachRunDetails(streamErrorToError(this.getNode(), outcome.event, itemIndex), {
+			run: outcome.run,
+			emitted: keepEvents ? emitted : undefined,
+		});
+	}
+	checkStatus(this, itemIndex, outcome.result, keepEvents ? emitted : undefined);
+	return keepEvents ? emitted : [outcome.result as unknown as IDataObject];
+}

@@ -1,0 +1,155 @@
+import type {
+	DifyBlockingRunResponse,
+	DifyRunData,
+	DifyRunResult,
+	DifyStreamErrorEvent,
+	DifyWorkflowPausedData,
+} from '../types';
+
+/** The `final` output of a run from Dify's blocking answer. */
+export function resultFromBlocking(response: DifyBlockingRunResponse): DifyRunResult {
+	return resultFromRunData(response.data, response.workflow_run_id, response.task_id);
+}
+
+function resultFromRunData(data: Partial<DifyRunData>, workflowRunId: string | null, taskId: string | null): DifyRunResult {
+	return {
+		workflow_run_id: workflowRunId ?? data.id ?? null,
+		task_id: taskId,
+		workflow_id: data.workflow_id ?? null,
+		// A terminal event without a status is not a success the node can vouch for.
+		status: data.status ?? 'failed',
+		outputs: parseOutputs(data.outputs),
+		error: data.error ?? null,
+		elapsed_time: data.elapsed_time ?? null,
+		total_tokens: data.total_tokens ?? null,
+		total_steps: data.total_steps ?? null,
+		created_at: data.created_at ?? null,
+		finished_at: data.finished_at ?? null,
+	};
+}
+
+/** Outputs are an object, but `null` in odd cases and a JSON string in Dify 1.11's run detail. */
+export function parseOutputs(outputs: unknown): Record<string, unknown> {
+	if (typeof outputs === 'string') {
+		try {
+			const parsed = JSON.parse(outputs) as unknown;
+			return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+				? (parsed as Record<string, unknown>)
+				: { value: parsed };
+		} catch {
+			return { value: outputs };
+		}
+	}
+	return outputs && typeof outputs === 'object' && !Array.isArray(outputs)
+		? (outputs as Record<string, unknown>)
+		: {};
+}
+
+/** How a stream ended, once it has. */
+export type StreamOutcome =
+	| { kind: 'finished'; result: DifyRunResult }
+	| { kind: 'error'; event: DifyStreamErrorEvent; run: Partial<DifyRunResult> };
+
+interface Envelope {
+	workflow_run_id?: string | null;
+	task_id?: string | null;
+	data?: { workflow_id?: string; created_at?: number } & Record<string, unknown>;
+}
+
+/** An event's `data`, or an empty object when a malformed event lacks it. */
+function dataOf<T>(event: Envelope): Partial<T> {
+	return (event.data && typeof event.data === 'object' ? event.data : {}) as Partial<T>;
+}
+
+/**
+ * Folds a run's events into its final result. It keeps only the run's ids and the terminal event,
+ * so memory stays flat however many events stream by, and it parses only the frames it needs
+ * (the first, `workflow_started` and the terminal one): text chunks are never parsed here.
+ */
+export class RunAggregator {
+	private workflowRunId: string | null = null;
+	private taskId: string | null = null;
+	private workflowId: string | null = null;
+	private createdAt: number | null = null;
+	private seen = 0;
+	private ended: StreamOutcome | undefined;
+
+	/**
+	 * Takes one frame, by name, with a way to parse it; returns true when the frame ended the run.
+	 * `parse` is called at most once, and only for the frames the result depends on.
+	 */
+	accept(name: string, parse: () => Record<string, unknown>): boolean {
+		this.seen++;
+		if (this.ended) return true;
+		switch (name) {
+			case 'workflow_finished': {
+				const event = parse() as Envelope;
+				this.remember(event);
+				this.ended = {
+					kind: 'finished',
+					result: resultFromRunData(dataOf<DifyRunData>(event), this.workflowRunId, this.taskId),
+				};
+				return true;
+			}
+			case 'workflow_paused': {
+				const event = parse() as Envelope;
+				this.remember(event);
+				const data = dataOf<DifyWorkflowPausedData>(event);
+				this.ended = {
+					kind: 'finished',
+					result: {
+						workflow_run_id: data.workflow_run_id ?? this.workflowRunId,
+						task_id: this.taskId,
+						workflow_id: this.workflowId,
+						status: 'paused',
+						outputs: parseOutputs(data.outputs),
+						error: null,
+						elapsed_time: data.elapsed_time ?? null,
+						total_tokens: data.total_tokens ?? null,
+						total_steps: data.total_steps ?? null,
+						created_at: this.createdAt ?? data.created_at ?? null,
+						finished_at: null,
+					},
+				};
+				return true;
+			}
+			case 'error': {
+				const event = parse() as unknown as DifyStreamErrorEvent;
+				this.remember(event as Envelope);
+				this.ended = { kind: 'error', event, run: this.knownRun() };
+				return true;
+			}
+			case 'workflow_started':
+				this.remember(parse() as Envelope);
+				return false;
+			default:
+				// The first frame names the run even when workflow_started never comes.
+				if (this.seen === 1) this.remember(parse() as Envelope);
+				return false;
+		}
+	}
+
+	/** How the run ended, or undefined when the stream closed before a terminal event. */
+	outcome(): StreamOutcome | undefined {
+		return this.ended;
+	}
+
+	/** The run's fields known so far: for the message of a stream that ended early. */
+	knownRun(): Partial<DifyRunResult> {
+		const run: Partial<DifyRunResult> = {};
+		if (this.workflowRunId) run.workflow_run_id = this.workflowRunId;
+		if (this.taskId) run.task_id = this.taskId;
+		if (this.workflowId) run.workflow_id = this.workflowId;
+		return run;
+	}
+
+	private remember(event: Envelope): void {
+		if (typeof event.workflow_run_id === 'string') this.workflowRunId = event.workflow_run_id;
+		if (typeof event.task_id === 'string') this.taskId = event.task_id;
+		const data = event.data;
+		if (data && typeof data === 'object') {
+			if (typeof data.workflow_id === 'string') this.workflowId = data.workflow_id;
+			if (this.createdAt === null && typeof data.created_at === 'number') this.createdAt = data.created_at;
+		}
+	}
+}
