@@ -86,8 +86,11 @@ export async function* readSseFrames(
 		maxBufferSize: MAX_FRAME_CHARS,
 	});
 	const decoder = new TextDecoder('utf-8');
+	let endsWithCr = false;
 	for await (const chunk of body) {
-		parser.feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+		const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+		if (text.length > 0) endsWithCr = text.charCodeAt(text.length - 1) === 13;
+		parser.feed(text);
 		if (overflow) {
 			throw new SseFrameError(
 				`Dify sent an event larger than ${MAX_FRAME_CHARS / 1024 / 1024} MiB; the node refuses it to protect n8n's memory.`,
@@ -101,6 +104,7 @@ export async function* readSseFrames(
 	}
 	// As the SSE standard says, a frame cut off by the end of the body (no blank line after it)
 	// is dropped: it may be a truncated JSON line from a dropped connection.
-	parser.feed(decoder.decode());
+	// The parser holds a trailing CR in case an LF follows; at the end of the body none will.
+	parser.feed(decoder.decode() + (endsWithCr ? '\n' : ''));
 	if (batch.length > 0) yield batch;
 }

@@ -1,0 +1,136 @@
+import { frameName, MAX_FRAME_CHARS, parseFrame, readSseFrames, SseFrameError } from '../../nodes/DifyWorkflow/transport/sse';
+import type { DifySseFrame } from '../../nodes/DifyWorkflow/transport/sse';
+
+const encoder = new TextEncoder();
+
+/** Cuts bytes at the given offsets, as a network might deliver them. */
+function cutAt(bytes: Uint8Array, offsets: number[]): Uint8Array[] {
+	const chunks: Uint8Array[] = [];
+	let start = 0;
+	for (const offset of [...offsets, bytes.length]) {
+		chunks.push(bytes.slice(start, offset));
+		start = offset;
+	}
+	return chunks.filter((chunk) => chunk.length > 0);
+}
+
+async function* source(chunks: Array<Uint8Array | string>): AsyncGenerator<Uint8Array | string> {
+	for (const chunk of chunks) yield chunk;
+}
+
+async function collect(chunks: Array<Uint8Array | string>): Promise<{ frames: DifySseFrame[]; batches: number }> {
+	const frames: DifySseFrame[] = [];
+	let batches = 0;
+	for await (const batch of readSseFrames(source(chunks))) {
+		batches++;
+		frames.push(...batch);
+	}
+	return { frames, batches };
+}
+
+const started = '{"event":"workflow_started","workflow_run_id":"r1","task_id":"t1","data":{"id":"r1"}}';
+const chunk = (text: string) =>
+	`{"event":"text_chunk","workflow_run_id":"r1","task_id":"t1","data":{"text":${JSON.stringify(text)}}}`;
+const finished =
+	'{"event":"workflow_finished","workflow_run_id":"r1","task_id":"t1","data":{"status":"succeeded","outputs":{"answer":"富士山🗻"}}}';
+
+describe('readSseFrames', () => {
+	it('reads a whole stream and skips keep-alive pings', async () => {
+		const body = `event: ping\n\ndata: ${started}\n\nevent: ping\n\ndata: ${chunk('hi')}\n\ndata: ${finished}\n\n`;
+		const { frames } = await collect([encoder.encode(body)]);
+		expect(frames.map((f) => f.name)).toEqual(['workflow_started', 'text_chunk', 'workflow_finished']);
+		expect(JSON.parse(frames[2].data).data.outputs.answer).toBe('富士山🗻');
+	});
+
+	it('keeps multi-byte characters whole when every byte arrives alone', async () => {
+		const body = encoder.encode(`data: ${chunk('富士山は日本で最も高い山です🗻')}\n\n`);
+		const bytewise = Array.from(body, (byte) => Uint8Array.of(byte));
+		const { frames } = await collect(bytewise);
+		expect(frames).toHaveLength(1);
+		expect(JSON.parse(frames[0].data).data.text).toBe('富士山は日本で最も高い山です🗻');
+	});
+
+	it('handles cuts inside a character, inside "data:", and between the two newlines', async () => {
+		const text = `data: ${chunk('東京')}\n\ndata: ${finished}\n\n`;
+		const bytes = encoder.encode(text);
+		const insideCharacter = Buffer.from(bytes).indexOf(Buffer.from('東')) + 1;
+		const insidePrefix = 2; // "da|ta:"
+		const betweenNewlines = Buffer.from(bytes).indexOf(Buffer.from('\n\n')) + 1;
+		const offsets = [insidePrefix, insideCharacter, betweenNewlines].sort((a, b) => a - b);
+		const { frames } = await collect(cutAt(bytes, offsets));
+		expect(frames.map((f) => JSON.parse(f.data).event)).toEqual(['text_chunk', 'workflow_finished']);
+		expect(JSON.parse(frames[0].data).data.text).toBe('東京');
+	});
+
+	it('accepts CRLF and CR line endings', async () => {
+		const crlf = `event: ping\r\n\r\ndata: ${started}\r\n\r\ndata: ${finished}\r\n\r\n`;
+		const cr = `data: ${started}\r\rdata: ${finished}\r\r`;
+		const bytes = encoder.encode(crlf);
+		const cutInCrlf = Buffer.from(bytes).indexOf(Buffer.from('\r\n\r\n', 'utf8'), 20) + 1;
+		expect((await collect(cutAt(bytes, [cutInCrlf]))).frames.map((f) => f.name)).toEqual([
+			'workflow_started',
+			'workflow_finished',
+		]);
+		expect((await collect([encoder.encode(cr)])).frames.map((f) => f.name)).toEqual([
+			'workflow_started',
+			'workflow_finished',
+		]);
+	});
+
+	it('joins multi-line data with a newline, as the SSE standard says', async () => {
+		const { frames } = await collect([encoder.encode('data: {"event":"x",\ndata: "data":1}\n\n')]);
+		expect(frames[0].data).toBe('{"event":"x",\n"data":1}');
+		expect(frames[0].name).toBe('x');
+	});
+
+	it('yields the frames of one network read as one batch', async () => {
+		const several = encoder.encode(`data: ${chunk('a')}\n\ndata: ${chunk('b')}\n\ndata: ${chunk('c')}\n\n`);
+		const { frames, batches } = await collect([several]);
+		expect(frames).toHaveLength(3);
+		expect(batches).toBe(1);
+	});
+
+	it('drops a frame cut off by the end of the body', async () => {
+		const { frames } = await collect([encoder.encode(`data: ${started}\n\ndata: {"event":"workflow_fin`)]);
+		expect(frames.map((f) => f.name)).toEqual(['workflow_started']);
+	});
+
+	it('refuses a frame larger than the bound instead of buffering it', async () => {
+		const big = 'x'.repeat(1024 * 1024);
+		async function* endless(): AsyncGenerator<string> {
+			yield 'data: {"event":"text_chunk","data":"';
+			for (let sent = 0; sent <= MAX_FRAME_CHARS; sent += big.length) yield big;
+		}
+		const reading = (async () => {
+			for await (const _ of readSseFrames(endless())) void _;
+		})();
+		await expect(reading).rejects.toBeInstanceOf(SseFrameError);
+	});
+});
+
+describe('frameName', () => {
+	it('reads compact and spaced openings without parsing', () => {
+		expect(frameName(started)).toBe('workflow_started');
+		expect(frameName('{"event": "node_started", "task_id": "t"}')).toBe('node_started');
+	});
+
+	it('falls back to parsing when the key order differs', () => {
+		expect(frameName('{"task_id":"t","event":"workflow_finished"}')).toBe('workflow_finished');
+	});
+
+	it('gives an empty name for data that is not an event', () => {
+		expect(frameName('not json')).toBe('');
+		expect(frameName('[1,2]')).toBe('');
+	});
+});
+
+describe('parseFrame', () => {
+	it('parses an event object', () => {
+		expect(parseFrame({ name: 'workflow_started', data: started })).toMatchObject({ task_id: 't1' });
+	});
+
+	it('refuses JSON that is not an object, or no JSON at all', () => {
+		expect(() => parseFrame({ name: '', data: '{"event":"text_chunk",' })).toThrow(SseFrameError);
+		expect(() => parseFrame({ name: '', data: '42' })).toThrow('not a JSON object');
+	});
+});
