@@ -71,7 +71,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			const json: IDataObject = { ...(details?.run ?? {}), error: nodeError.message };
 			if (nodeError.description) json.description = nodeError.description;
 			if (nodeError instanceof NodeApiError && nodeError.httpCode) json.httpCode = nodeError.httpCode;
-			returnData.push({ json, pairedItem });
+			// `error` on the item sends it to the error output when the node is set to use one.
+			returnData.push({ json, pairedItem, error: nodeError });
 		}
 	}
 	return [returnData];
