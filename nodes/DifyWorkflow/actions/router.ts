@@ -55,6 +55,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		});
 	}
 
+	const usesErrorOutput = this.getNode().onError === 'continueErrorOutput';
 	const returnData: INodeExecutionData[] = [];
 	let transport: DifyTransport | undefined;
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
@@ -66,13 +67,17 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		} catch (error) {
 			const nodeError = asNodeError(this, error, itemIndex, transport);
 			if (!this.continueOnFail()) throw nodeError;
-			const details = runDetailsOf(error);
-			for (const json of details?.emitted ?? []) returnData.push({ json, pairedItem });
-			const json: IDataObject = { ...(details?.run ?? {}), error: nodeError.message };
-			if (nodeError.description) json.description = nodeError.description;
-			if (nodeError instanceof NodeApiError && nodeError.httpCode) json.httpCode = nodeError.httpCode;
-			// `error` on the item sends it to the error output when the node is set to use one.
-			returnData.push({ json, pairedItem, error: nodeError });
+			const failure = runDetailsOf(error);
+			for (const json of failure?.emitted ?? []) returnData.push({ json, pairedItem });
+			const details: IDataObject = { ...(failure?.run ?? {}) };
+			if (nodeError.description) details.description = nodeError.description;
+			if (nodeError instanceof NodeApiError && nodeError.httpCode) details.httpCode = nodeError.httpCode;
+			// n8n routes an item to the error output only when its json holds nothing but error,
+			// message and details; setting item.error instead would make n8n drop the run's fields.
+			const json: IDataObject = usesErrorOutput
+				? { error: nodeError.message, details }
+				: { ...details, error: nodeError.message };
+			returnData.push({ json, pairedItem });
 		}
 	}
 	return [returnData];

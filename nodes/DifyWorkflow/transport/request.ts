@@ -97,6 +97,16 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
 	return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }
 
+/**
+ * Closes a response body the node no longer reads. undici reports the abort as an 'error' event,
+ * which would crash n8n if nobody listened for it.
+ */
+function closeBody(body: Dispatcher.ResponseData['body']): void {
+	if (body.destroyed) return;
+	body.on('error', () => {});
+	body.destroy();
+}
+
 async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
 	const chunks: Buffer[] = [];
 	let size = 0;
@@ -105,7 +115,7 @@ async function readLimited(body: Dispatcher.ResponseData['body']): Promise<strin
 		chunks.push(buffer);
 		size += buffer.length;
 		if (size >= ERROR_BODY_LIMIT) {
-			body.destroy();
+			closeBody(body);
 			break;
 		}
 	}
@@ -199,7 +209,7 @@ export class DifyTransport {
 			} finally {
 				clearTimeout(timer);
 				// Dify 1.13 may keep the socket open after the last event: leaving means closing it.
-				if (!body.destroyed) body.destroy();
+				closeBody(body);
 			}
 		};
 		return { kind: 'events', frames: read.call(this) };
@@ -270,7 +280,7 @@ export class DifyTransport {
 		}
 		if (response.statusCode >= 200 && response.statusCode < 300) return response;
 		if (response.statusCode >= 300 && response.statusCode < 400) {
-			response.body.destroy();
+			closeBody(response.body);
 			const location = headerValue(response.headers, 'location');
 			throw new NodeApiError(this.node, { status: response.statusCode, location }, {
 				message: `Dify's API at ${this.shownBaseUrl} answered with a redirect (HTTP ${response.statusCode}) to ${location || 'an unnamed place'}`,
