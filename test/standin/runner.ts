@@ -1,0 +1,182 @@
+import type { ServerResponse } from 'node:http';
+
+import type { DifyVersion, RunStore, StoredRun } from './app';
+import { INTERNAL_ERROR_MESSAGE } from './app';
+import type { Step } from './scenarios';
+import type { Chunking, LineEnding } from './sse-writer';
+import { SseWriter } from './sse-writer';
+
+/**
+ * Plays a run's steps in time: onto an SSE response, or into the stored run for a blocking
+ * answer. Every wait ends when the client goes away, so an abandoned run leaves no timers behind.
+ */
+
+export interface PlaySettings {
+	version: DifyVersion;
+	chunking: Chunking;
+	lineEnding: LineEnding;
+	pingIntervalMs: number;
+	stepDelayMs: number;
+}
+
+/** The run that the steps belong to; absent for a pre-run failure that never became a run. */
+export interface RunBinding {
+	run: StoredRun;
+	store: RunStore;
+}
+
+/** How long a silent connection is held open. Dify's relay gives up after 300 s; tests need less. */
+export const IDLE_LIMIT_MS = 120_000;
+
+/** Aborts when the response closes: finished, abandoned by the client, or destroyed on purpose. */
+function lifetime(res: ServerResponse): AbortSignal {
+	const controller = new AbortController();
+	if (res.destroyed) controller.abort();
+	else res.once('close', () => controller.abort());
+	return controller.signal;
+}
+
+/** Waits `ms`, or less if the connection closes or (for a bound run) a stop is requested. */
+function pause(ms: number, signal: AbortSignal, binding?: RunBinding): Promise<void> {
+	if (signal.aborted || binding?.run.stopRequested) return Promise.resolve();
+	return new Promise((resolve) => {
+		const finish = () => {
+			clearTimeout(timer);
+			signal.removeEventListener('abort', finish);
+			unwatch?.();
+			resolve();
+		};
+		const timer = setTimeout(finish, ms);
+		signal.addEventListener('abort', finish, { once: true });
+		const unwatch = binding?.store.onStop(binding.run.id, finish);
+	});
+}
+
+/** Holds until the connection closes or the idle limit passes. */
+async function idle(signal: AbortSignal): Promise<'closed' | 'limit'> {
+	await pause(IDLE_LIMIT_MS, signal);
+	return signal.aborted ? 'closed' : 'limit';
+}
+
+/**
+ * Streams the steps as Dify does: `event: ping` first (from 1.13), pings while busy, one `data:`
+ * frame per event, and a clean end after the last step. With `stallAfterEvents`, the stream
+ * goes silent after that many events and stays open.
+ */
+export async function streamSteps(
+	res: ServerResponse,
+	steps: Iterable<Step>,
+	settings: PlaySettings,
+	binding?: RunBinding,
+	stallAfterEvents?: number,
+): Promise<void> {
+	const signal = lifetime(res);
+	res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
+	const writer = new SseWriter(res, settings);
+	if (settings.version !== '1.11') void writer.ping();
+	const pings = setInterval(() => void writer.ping(), settings.pingIntervalMs);
+	const stopPings = () => clearInterval(pings);
+
+	const holdOpen = async () => {
+		await writer.flush();
+		if ((await idle(signal)) === 'limit') await writer.end();
+	};
+
+	try {
+		let sent = 0;
+		if (stallAfterEvents === 0) {
+			stopPings();
+			return await holdOpen();
+		}
+		for (const step of steps) {
+			if (signal.aborted) return;
+			switch (step.kind) {
+				case 'event':
+				case 'encoded': {
+					if (settings.stepDelayMs > 0 && sent > 0) await pause(settings.stepDelayMs, signal, binding);
+					if (signal.aborted) return;
+					let json: string;
+					if (step.kind === 'event') {
+						binding?.store.apply(binding.run, step.event);
+						json = JSON.stringify(step.event);
+					} else {
+						json = step.json;
+					}
+					const backpressure = writer.event(json);
+					if (backpressure) await backpressure;
+					sent++;
+					if (sent === stallAfterEvents) {
+						stopPings();
+						return await holdOpen();
+					}
+					break;
+				}
+				case 'sleep':
+					await pause(step.ms, signal, binding);
+					break;
+				case 'idle':
+					if (!step.pings) stopPings();
+					return await holdOpen();
+				case 'drop':
+					stopPings();
+					return await writer.breakInsideDataLine(JSON.stringify(step.event));
+			}
+		}
+		stopPings();
+		await writer.end();
+	} finally {
+		stopPings();
+	}
+}
+
+export type BlockingOutcome =
+	/** The run reached a state that the blocking answer reports (finished or paused). */
+	| { kind: 'answer' }
+	| { kind: 'error'; status: number; code: string; message: string }
+	/** The client left, or the scenario cut the connection: nothing more to send. */
+	| { kind: 'gone' };
+
+/** Runs the steps without streaming, for a blocking request; the caller answers from the stored run. */
+export async function playBlocking(
+	res: ServerResponse,
+	steps: Iterable<Step>,
+	settings: PlaySettings,
+	binding: RunBinding,
+): Promise<BlockingOutcome> {
+	const signal = lifetime(res);
+	let events = 0;
+	for (const step of steps) {
+		if (signal.aborted) return { kind: 'gone' };
+		switch (step.kind) {
+			case 'event':
+			case 'encoded':
+				if (settings.stepDelayMs > 0 && events > 0) await pause(settings.stepDelayMs, signal, binding);
+				events++;
+				if (step.kind === 'encoded') break;
+				binding.store.apply(binding.run, step.event);
+				if (step.event.event === 'error') {
+					const code = typeof step.event.code === 'string' ? step.event.code : 'internal_server_error';
+					const status = typeof step.event.status === 'number' ? step.event.status : 500;
+					// Outside a stream, Dify turns an unexpected exception into werkzeug's generic 500.
+					const message = code === 'internal_server_error' ? INTERNAL_ERROR_MESSAGE : String(step.event.message);
+					return { kind: 'error', status, code, message };
+				}
+				break;
+			case 'sleep':
+				await pause(step.ms, signal, binding);
+				break;
+			case 'idle':
+				if ((await idle(signal)) === 'limit') res.destroy();
+				return { kind: 'gone' };
+			case 'drop':
+				res.destroy();
+				return { kind: 'gone' };
+		}
+	}
+	if (signal.aborted) return { kind: 'gone' };
+	// The scenario ended without a final state: the blocking generator would have raised.
+	if (binding.run.status === 'running') {
+		return { kind: 'error', status: 500, code: 'internal_server_error', message: INTERNAL_ERROR_MESSAGE };
+	}
+	return { kind: 'answer' };
+}

@@ -1,0 +1,735 @@
+import { randomUUID } from 'node:crypto';
+
+import type {
+	DifyBlockingRunResponse,
+	DifyRunData,
+	DifyWorkflowStatus,
+} from '../../nodes/DifyWorkflow/types';
+import type { DifyVersion, ScenarioName, StoredRun } from './app';
+import { elapsedSince, nowSeconds } from './app';
+
+/**
+ * What a run does, as a lazy sequence of steps. The same sequence drives a streamed run (events
+ * become SSE frames) and a blocking one (events only update the stored run), so both modes of a
+ * scenario end in the same state. Sequences are generated on demand: a run of a million events
+ * never exists in memory at once.
+ */
+export type Step =
+	| { kind: 'event'; event: DifyEvent }
+	/** A pre-serialised event that changes nothing in the stored run: the fast path for bulk text. */
+	| { kind: 'encoded'; json: string }
+	| { kind: 'sleep'; ms: number }
+	/** Keep the connection open without data (with or without keep-alive pings) until the client leaves. */
+	| { kind: 'idle'; pings: boolean }
+	/** Cut the connection inside this event's `data:` line. */
+	| { kind: 'drop'; event: DifyEvent };
+
+/** An event as it goes on the wire; key order is the order Dify serialises. */
+export type DifyEvent = Record<string, unknown> & { event: string };
+
+export const STOPPED_BY_USER = 'Stopped by user.';
+const STREAM_ERROR_MESSAGE = 'Internal Server Error, please contact support.';
+const TERMINAL = new Set(['workflow_finished', 'workflow_paused', 'error']);
+
+interface NodeSpec {
+	node_id: string;
+	node_type: string;
+	title: string;
+}
+
+const START: NodeSpec = { node_id: '1782800000001', node_type: 'start', title: '開始' };
+const LLM: NodeSpec = { node_id: '1782800000002', node_type: 'llm', title: 'LLM' };
+const END: NodeSpec = { node_id: '1782800000003', node_type: 'end', title: '終了' };
+const CODE: NodeSpec = { node_id: '1782800000004', node_type: 'code', title: 'Divide' };
+const ITERATION: NodeSpec = { node_id: '1782800000010', node_type: 'iteration', title: 'Iteration' };
+const TRANSLATE: NodeSpec = { node_id: '1782800000011', node_type: 'llm', title: 'Translate' };
+const LOOP: NodeSpec = { node_id: '1782800000020', node_type: 'loop', title: 'Loop' };
+const FETCH: NodeSpec = { node_id: '1782800000021', node_type: 'http-request', title: 'Fetch' };
+const AGENT: NodeSpec = { node_id: '1782800000022', node_type: 'agent', title: 'Summarise' };
+const REVIEW: NodeSpec = { node_id: '1782800000040', node_type: 'human-input', title: 'Review' };
+
+const LLM_USAGE = {
+	prompt_tokens: 42,
+	prompt_unit_price: 0.15,
+	prompt_price_unit: 1e-6,
+	prompt_price: 6.3e-6,
+	completion_tokens: 28,
+	completion_unit_price: 0.6,
+	completion_price_unit: 1e-6,
+	completion_price: 0.0000168,
+	total_tokens: 70,
+	total_price: 0.0000231,
+	currency: 'USD',
+	latency: 1.284,
+};
+
+const CODE_TRACEBACK =
+	'Traceback (most recent call last):\n  File "/var/sandbox/sandbox-python/tmp/8f2c1a.py", line 12, in <module>\n' +
+	'  File "<string>", line 3, in main\nZeroDivisionError: division by zero\nerror: exit status 255';
+
+/** A node execution: the data its started and finished events share. */
+interface NodeRun {
+	id: string;
+	spec: NodeSpec;
+	createdAt: number;
+	startedAtMs: number;
+	iterationId: string | null;
+	loopId: string | null;
+	/** The iteration or loop index, for execution_metadata. */
+	index?: number;
+}
+
+type NodeStatus = 'succeeded' | 'failed' | 'exception' | 'stopped' | 'retry';
+
+interface NodeResult {
+	inputs?: Record<string, unknown> | null;
+	processData?: Record<string, unknown> | null;
+	outputs?: Record<string, unknown> | null;
+	status?: NodeStatus;
+	error?: string | null;
+	metadata?: Record<string, unknown> | null;
+}
+
+/** Builds the events of one run, with the envelope and field order of Dify 1.13. */
+class RunEvents {
+	private readonly nodes = new Map<string, NodeRun>();
+
+	constructor(
+		readonly run: StoredRun,
+		/** The pre-run failure events of newest `main` carry the run id as task id. */
+		private readonly taskId = run.taskId,
+	) {}
+
+	private envelope(event: string, data: Record<string, unknown>): DifyEvent {
+		return { event, workflow_run_id: this.run.id, task_id: this.taskId, data };
+	}
+
+	workflowStarted(inputs = this.run.inputs): DifyEvent {
+		return this.envelope('workflow_started', {
+			id: this.run.id,
+			workflow_id: this.run.workflowId,
+			inputs,
+			created_at: this.run.createdAt,
+			reason: 'initial',
+		});
+	}
+
+	workflowFinished(
+		status: DifyWorkflowStatus,
+		outputs: Record<string, unknown> | null,
+		totals: { tokens: number; steps: number; error?: string | null; exceptions?: number; synthetic?: boolean },
+	): DifyEvent {
+		const synthetic = totals.synthetic ?? false;
+		const data: DifyRunData = {
+			id: this.run.id,
+			workflow_id: this.run.workflowId,
+			status,
+			outputs,
+			error: totals.error ?? null,
+			elapsed_time: synthetic ? 0 : elapsedSince(this.run.startedAtMs),
+			total_tokens: totals.tokens,
+			total_steps: totals.steps,
+			created_by: synthetic ? {} : { id: this.run.endUserId, user: this.run.user },
+			created_at: synthetic ? nowSeconds() : this.run.createdAt,
+			finished_at: nowSeconds(),
+			exceptions_count: totals.exceptions ?? 0,
+			files: [],
+		};
+		return this.envelope('workflow_finished', data);
+	}
+
+	node(spec: NodeSpec, scope: { iterationId?: string; loopId?: string; index?: number } = {}): NodeRun {
+		const node: NodeRun = {
+			id: randomUUID(),
+			spec,
+			createdAt: nowSeconds(),
+			startedAtMs: Date.now(),
+			iterationId: scope.iterationId ?? null,
+			loopId: scope.loopId ?? null,
+			index: scope.index,
+		};
+		this.nodes.set(node.id, node);
+		return node;
+	}
+
+	nodeRun(id: string): NodeRun | undefined {
+		return this.nodes.get(id);
+	}
+
+	nodeStarted(node: NodeRun, agentStrategy: Record<string, unknown> | null = null): DifyEvent {
+		return this.envelope('node_started', {
+			id: node.id,
+			...node.spec,
+			index: 1,
+			predecessor_node_id: null,
+			inputs: null,
+			inputs_truncated: false,
+			created_at: node.createdAt,
+			extras: {},
+			iteration_id: node.iterationId,
+			loop_id: node.loopId,
+			agent_strategy: agentStrategy,
+		});
+	}
+
+	private nodeOutcome(node: NodeRun, result: NodeResult): Record<string, unknown> {
+		const scopeMetadata = node.iterationId
+			? { iteration_id: node.iterationId, iteration_index: node.index }
+			: node.loopId
+				? { loop_id: node.loopId, loop_index: node.index }
+				: {};
+		const metadata =
+			result.metadata === null || (result.metadata === undefined && !node.iterationId && !node.loopId)
+				? null
+				: { ...result.metadata, ...scopeMetadata };
+		return {
+			id: node.id,
+			...node.spec,
+			index: 1,
+			predecessor_node_id: null,
+			inputs: result.inputs === undefined ? {} : result.inputs,
+			inputs_truncated: false,
+			process_data: result.processData === undefined ? {} : result.processData,
+			process_data_truncated: false,
+			outputs: result.outputs === undefined ? {} : result.outputs,
+			outputs_truncated: false,
+			status: result.status ?? 'succeeded',
+			error: result.error ?? null,
+			elapsed_time: elapsedSince(node.startedAtMs),
+			execution_metadata: metadata,
+			created_at: node.createdAt,
+			finished_at: nowSeconds(),
+			files: [],
+			iteration_id: node.iterationId,
+			loop_id: node.loopId,
+		};
+	}
+
+	nodeFinished(node: NodeRun, result: NodeResult = {}): DifyEvent {
+		return this.envelope('node_finished', this.nodeOutcome(node, result));
+	}
+
+	nodeRetry(node: NodeRun, error: string, retryIndex: number): DifyEvent {
+		const outcome = this.nodeOutcome(node, { status: 'retry', error, outputs: null, metadata: null });
+		return this.envelope('node_retry', { ...outcome, retry_index: retryIndex });
+	}
+
+	textChunk(text: string, selector: string[]): DifyEvent {
+		return this.envelope('text_chunk', { text, from_variable_selector: selector });
+	}
+
+	/** Container events (iteration_*, loop_*) use the node id as `id`: they have no execution id. */
+	container(event: string, spec: NodeSpec, fields: Record<string, unknown>): DifyEvent {
+		return this.envelope(event, { id: spec.node_id, ...spec, ...fields });
+	}
+
+	custom(event: string, data: Record<string, unknown>): DifyEvent {
+		return this.envelope(event, data);
+	}
+
+	/** TTS frames put `audio` where other events put `data`. */
+	tts(event: 'tts_message' | 'tts_message_end', audio: string): DifyEvent {
+		return { event, workflow_run_id: this.run.id, task_id: this.taskId, audio };
+	}
+
+	/** The `error` frame: no task id, fields at the top level, `message` before `status` for this code. */
+	streamError(): DifyEvent {
+		return {
+			event: 'error',
+			workflow_run_id: this.run.id,
+			code: 'internal_server_error',
+			message: STREAM_ERROR_MESSAGE,
+			status: 500,
+		};
+	}
+}
+
+const event = (e: DifyEvent): Step => ({ kind: 'event', event: e });
+const sleep = (ms: number): Step => ({ kind: 'sleep', ms });
+
+function numberInput(run: StoredRun, name: string, fallback: number): number {
+	const value = run.inputs[name];
+	return typeof value === 'number' && Number.isFinite(value) ? Math.max(0, value) : fallback;
+}
+
+function topicOf(run: StoredRun): string {
+	return typeof run.inputs.topic === 'string' ? run.inputs.topic : '';
+}
+
+/** The streamed answer of transcript (a) of dify-sse-examples.md, about whatever the topic is. */
+function answerChunks(topic: string): string[] {
+	return [`${topic}は`, '日本で最も', '高い山です。', '標高は3,776', 'メートルです🗻', ''];
+}
+
+function startNodeIo(run: StoredRun): NodeResult {
+	const io = { ...run.inputs, 'sys.timestamp': run.createdAt };
+	return { inputs: io, outputs: io, metadata: null };
+}
+
+function* startNode(f: RunEvents): Generator<Step> {
+	const start = f.node(START);
+	yield event(f.nodeStarted(start));
+	yield event(f.nodeFinished(start, startNodeIo(f.run)));
+}
+
+function llmResult(topic: string, answer: string): NodeResult {
+	return {
+		processData: {
+			model_mode: 'chat',
+			prompts: [
+				{ role: 'system', text: 'あなたは日本の地理に詳しいアシスタントです。', files: [] },
+				{ role: 'user', text: `${topic}について一文で説明してください。`, files: [] },
+			],
+			usage: LLM_USAGE,
+			finish_reason: 'stop',
+			model_provider: 'langgenius/openai/openai',
+			model_name: 'gpt-4o-mini',
+		},
+		outputs: { text: answer, reasoning_content: '', usage: LLM_USAGE, finish_reason: 'stop' },
+		metadata: { total_tokens: 70, total_price: '0.0000231', currency: 'USD' },
+	};
+}
+
+interface LlmHooks {
+	/** Extra steps after the text chunk at this index. */
+	afterChunk?: (index: number) => Iterable<Step>;
+	/** Extra steps just before workflow_finished. */
+	beforeFinish?: () => Iterable<Step>;
+}
+
+/** Transcript (a): start → LLM (streamed tokens) → end. */
+function* llm(f: RunEvents, hooks: LlmHooks = {}): Generator<Step> {
+	const topic = topicOf(f.run);
+	const chunks = answerChunks(topic);
+	const answer = chunks.join('');
+	yield event(f.workflowStarted());
+	yield* startNode(f);
+	const model = f.node(LLM);
+	yield event(f.nodeStarted(model));
+	for (const [index, text] of chunks.entries()) {
+		yield event(f.textChunk(text, [LLM.node_id, 'text']));
+		if (hooks.afterChunk) yield* hooks.afterChunk(index);
+	}
+	yield event(f.nodeFinished(model, llmResult(topic, answer)));
+	const end = f.node(END);
+	yield event(f.nodeStarted(end));
+	yield event(f.nodeFinished(end, { inputs: { answer }, outputs: { answer }, metadata: null }));
+	if (hooks.beforeFinish) yield* hooks.beforeFinish();
+	yield event(f.workflowFinished('succeeded', { answer }, { tokens: 70, steps: 3 }));
+}
+
+/** The first `chunkCount` steps of an LLM run's text, for scenarios that break off there. */
+function* llmOpening(f: RunEvents, chunkCount: number): Generator<Step> {
+	yield event(f.workflowStarted());
+	yield* startNode(f);
+	const model = f.node(LLM);
+	yield event(f.nodeStarted(model));
+	for (const text of answerChunks(topicOf(f.run)).slice(0, chunkCount)) {
+		yield event(f.textChunk(text, [LLM.node_id, 'text']));
+	}
+}
+
+/** Transcript (b): a Code node raises; the workflow fails, HTTP stays 200. */
+function* fail(f: RunEvents): Generator<Step> {
+	yield event(f.workflowStarted());
+	yield* startNode(f);
+	const code = f.node(CODE);
+	yield event(f.nodeStarted(code));
+	yield event(
+		f.nodeFinished(code, {
+			inputs: { topic: topicOf(f.run) },
+			status: 'failed',
+			error: CODE_TRACEBACK,
+			metadata: null,
+		}),
+	);
+	yield event(f.workflowFinished('failed', {}, { tokens: 0, steps: 2, error: CODE_TRACEBACK }));
+}
+
+/** Transcript (c): an Iteration over two items with an LLM inside. */
+function* iteration(f: RunEvents): Generator<Step> {
+	const items = ['りんご', 'みかん'];
+	const translations = ['Apple', 'Mandarin orange'];
+	const tokens = [32, 34];
+	yield event(f.workflowStarted());
+	yield* startNode(f);
+	const startedAtMs = Date.now();
+	const createdAt = nowSeconds();
+	yield event(
+		f.container('iteration_started', ITERATION, {
+			created_at: createdAt,
+			extras: {},
+			metadata: { iteration_length: items.length },
+			inputs: { iterator_selector: items },
+			inputs_truncated: false,
+		}),
+	);
+	const durations: Record<string, number> = {};
+	for (const [index, item] of items.entries()) {
+		const itemStartedAtMs = Date.now();
+		yield event(f.container('iteration_next', ITERATION, { index, created_at: nowSeconds(), extras: {} }));
+		const translate = f.node(TRANSLATE, { iterationId: ITERATION.node_id, index });
+		yield event(f.nodeStarted(translate));
+		yield event(
+			f.nodeFinished(translate, {
+				processData: {
+					model_mode: 'chat',
+					prompts: [{ role: 'user', text: `Translate to English: ${item}`, files: [] }],
+					finish_reason: 'stop',
+					model_provider: 'langgenius/openai/openai',
+					model_name: 'gpt-4o-mini',
+				},
+				outputs: { text: translations[index], reasoning_content: '', finish_reason: 'stop' },
+				metadata: { total_tokens: tokens[index], total_price: index === 0 ? '0.0000057' : '0.0000065', currency: 'USD' },
+			}),
+		);
+		durations[String(index)] = elapsedSince(itemStartedAtMs);
+	}
+	yield event(
+		f.container('iteration_completed', ITERATION, {
+			outputs: { output: translations },
+			outputs_truncated: false,
+			created_at: createdAt,
+			extras: {},
+			inputs: { iterator_selector: items },
+			inputs_truncated: false,
+			status: 'succeeded',
+			error: null,
+			elapsed_time: elapsedSince(startedAtMs),
+			total_tokens: 66,
+			execution_metadata: { total_tokens: 66, total_price: '0.0000121', currency: 'USD', iteration_duration_map: durations },
+			finished_at: nowSeconds(),
+			steps: items.length,
+		}),
+	);
+	yield event(f.textChunk(translations.map((text) => `- ${text}`).join('\n'), [ITERATION.node_id, 'output']));
+	const end = f.node(END);
+	yield event(f.nodeStarted(end));
+	yield event(f.nodeFinished(end, { inputs: { translations }, outputs: { translations }, metadata: null }));
+	yield event(f.workflowFinished('succeeded', { translations }, { tokens: 66, steps: 5 }));
+}
+
+/** A Loop of two rounds: an HTTP node that needs one retry, then an agent that logs its reasoning once. */
+function* loop(f: RunEvents): Generator<Step> {
+	const topic = topicOf(f.run);
+	const rounds = 2;
+	yield event(f.workflowStarted());
+	yield* startNode(f);
+	const startedAtMs = Date.now();
+	const createdAt = nowSeconds();
+	yield event(
+		f.container('loop_started', LOOP, {
+			created_at: createdAt,
+			extras: {},
+			metadata: { loop_length: rounds },
+			inputs: {},
+			inputs_truncated: false,
+		}),
+	);
+	const durations: Record<string, number> = {};
+	const variables: Record<string, Record<string, unknown>> = {};
+	const notes: string[] = [];
+	for (let index = 0; index < rounds; index++) {
+		const roundStartedAtMs = Date.now();
+		yield event(
+			f.container('loop_next', LOOP, { index, pre_loop_output: {}, created_at: nowSeconds(), extras: {} }),
+		);
+		const fetch = f.node(FETCH, { loopId: LOOP.node_id, index });
+		yield event(f.nodeStarted(fetch));
+		if (index === 0) yield event(f.nodeRetry(fetch, 'Request timed out after 10.0 seconds', 1));
+		yield event(
+			f.nodeFinished(fetch, {
+				inputs: { url: `https://example.com/search?q=${encodeURIComponent(topic)}&page=${index + 1}` },
+				outputs: { status_code: 200, body: `{"page": ${index + 1}}`, headers: { 'content-type': 'application/json' }, files: [] },
+				metadata: {},
+			}),
+		);
+		const agent = f.node(AGENT, { loopId: LOOP.node_id, index });
+		yield event(f.nodeStarted(agent, { name: 'function_calling', icon: null }));
+		const note = `Round ${index + 1}: notes about ${topic}.`;
+		notes.push(note);
+		if (index === 0) {
+			yield event(
+				f.custom('agent_log', {
+					node_execution_id: agent.id,
+					id: randomUUID(),
+					label: 'ROUND 1',
+					parent_id: null,
+					error: null,
+					status: 'success',
+					data: { output: note },
+					metadata: { elapsed_time: 0.42, provider: 'langgenius/openai/openai', total_tokens: 24 },
+					node_id: AGENT.node_id,
+				}),
+			);
+		}
+		yield event(
+			f.nodeFinished(agent, {
+				outputs: { text: note, files: [], json: [] },
+				metadata: { total_tokens: 24, total_price: '0.0000072', currency: 'USD' },
+			}),
+		);
+		durations[String(index)] = elapsedSince(roundStartedAtMs);
+		variables[String(index)] = { round: index + 1 };
+	}
+	const answer = notes.join('\n');
+	yield event(
+		f.container('loop_completed', LOOP, {
+			outputs: { notes },
+			outputs_truncated: false,
+			created_at: createdAt,
+			extras: {},
+			inputs: {},
+			inputs_truncated: false,
+			status: 'succeeded',
+			error: null,
+			elapsed_time: elapsedSince(startedAtMs),
+			total_tokens: 48,
+			execution_metadata: {
+				total_tokens: 48,
+				total_price: '0.0000144',
+				currency: 'USD',
+				loop_duration_map: durations,
+				loop_variable_map: variables,
+				completed_reason: 'loop_count_reached',
+			},
+			finished_at: nowSeconds(),
+			steps: rounds,
+		}),
+	);
+	yield event(f.textChunk(answer, [LOOP.node_id, 'notes']));
+	const end = f.node(END);
+	yield event(f.nodeStarted(end));
+	yield event(f.nodeFinished(end, { inputs: { answer }, outputs: { answer }, metadata: null }));
+	yield event(f.workflowFinished('succeeded', { answer }, { tokens: 48, steps: 3 + rounds * 2 }));
+}
+
+/** Transcript (d): an error outside any node after the first token; what follows depends on the version. */
+function* streamError(f: RunEvents, version: DifyVersion): Generator<Step> {
+	yield* llmOpening(f, 1);
+	yield event(f.streamError());
+	if (version === '1.13') {
+		yield { kind: 'idle', pings: false };
+	} else if (version === 'main') {
+		yield event(
+			f.workflowFinished('failed', null, { tokens: 0, steps: 0, error: STREAM_ERROR_MESSAGE, exceptions: 1, synthetic: true }),
+		);
+	}
+}
+
+/** A Human Input node pauses the run; the stream ends at workflow_paused. */
+function* paused(f: RunEvents): Generator<Step> {
+	const startedAtMs = f.run.startedAtMs;
+	yield event(f.workflowStarted());
+	yield* startNode(f);
+	const review = f.node(REVIEW);
+	yield event(f.nodeStarted(review));
+	const form = {
+		form_id: randomUUID(),
+		node_id: REVIEW.node_id,
+		node_title: REVIEW.title,
+		form_content: `## Review\n\nPlease check the draft about **${topicOf(f.run)}**.\n\n{{#$output.feedback#}}`,
+		inputs: [{ type: 'paragraph', output_variable_name: 'feedback', default: null }],
+		actions: [
+			{ id: 'approve', title: 'Approve', button_style: 'primary' },
+			{ id: 'reject', title: 'Reject', button_style: 'default' },
+		],
+		display_in_ui: true,
+		form_token: null,
+		resolved_default_values: {},
+	};
+	yield event(f.custom('human_input_required', { ...form, expiration_time: nowSeconds() + 86_400 }));
+	yield event(
+		f.custom('workflow_paused', {
+			workflow_run_id: f.run.id,
+			paused_nodes: [REVIEW.node_id],
+			outputs: {},
+			reasons: [
+				{
+					TYPE: 'human_input_required',
+					form_id: form.form_id,
+					form_content: form.form_content,
+					inputs: form.inputs,
+					actions: form.actions,
+					display_in_ui: form.display_in_ui,
+					node_id: form.node_id,
+					node_title: form.node_title,
+					resolved_default_values: form.resolved_default_values,
+					form_token: form.form_token,
+				},
+			],
+			status: 'paused',
+			created_at: nowSeconds(),
+			elapsed_time: elapsedSince(startedAtMs),
+			total_tokens: 0,
+			total_steps: 2,
+		}),
+	);
+}
+
+const WAIT_STOP_LIMIT_MS = 30_000;
+
+/** An LLM that keeps talking until stopped (the stop wrapper ends it), or succeeds after 30 s. */
+function* waitForStop(f: RunEvents, delayMs: number): Generator<Step> {
+	yield event(f.workflowStarted());
+	const model = f.node(LLM);
+	yield event(f.nodeStarted(model));
+	const deadline = Date.now() + WAIT_STOP_LIMIT_MS;
+	let text = '';
+	for (let n = 1; Date.now() < deadline; n++) {
+		yield sleep(delayMs);
+		const chunk = `tick-${n} `;
+		text += chunk;
+		yield event(f.textChunk(chunk, [LLM.node_id, 'text']));
+	}
+	yield event(f.nodeFinished(model, { outputs: { text }, metadata: null }));
+	yield event(f.workflowFinished('succeeded', { answer: text }, { tokens: 0, steps: 1 }));
+}
+
+/** `count` tiny text chunks, serialised from one template so that a million of them stay cheap. */
+function* many(f: RunEvents, count: number): Generator<Step> {
+	yield event(f.workflowStarted());
+	const emptyText = '"text":""';
+	const template = JSON.stringify(f.textChunk('', [LLM.node_id, 'text']));
+	const at = template.indexOf(emptyText);
+	const head = template.slice(0, at);
+	const tail = template.slice(at + emptyText.length);
+	for (let n = 1; n <= count; n++) {
+		yield { kind: 'encoded', json: `${head}"text":"tok-${n} "${tail}` };
+	}
+	let answer = '';
+	for (let n = 1; n <= count; n++) answer += `tok-${n} `;
+	yield event(f.workflowFinished('succeeded', { answer }, { tokens: count, steps: 1 }));
+}
+
+/** The first token arrives; the connection dies inside the second one's `data:` line. */
+function* dropped(f: RunEvents): Generator<Step> {
+	yield* llmOpening(f, 1);
+	yield { kind: 'drop', event: f.textChunk(answerChunks(topicOf(f.run))[1], [LLM.node_id, 'text']) };
+}
+
+/** Sleeps before every event: a run that takes its time without being silent. */
+function* paced(steps: Iterable<Step>, delayMs: number): Generator<Step> {
+	for (const step of steps) {
+		if (step.kind === 'event' || step.kind === 'encoded') yield sleep(delayMs);
+		yield step;
+	}
+}
+
+/** Fake MP3 bytes, different per chunk, in base64 as Dify sends them. */
+function audioChunk(index: number): string {
+	return Buffer.from(`ID3\u0004\u0000\u0000tts-frame-${index}`, 'latin1').toString('base64');
+}
+
+function scenarioSteps(f: RunEvents, scenario: ScenarioName, version: DifyVersion): Iterable<Step> {
+	const run = f.run;
+	switch (scenario) {
+		case 'llm':
+			return llm(f);
+		case 'fail':
+			return fail(f);
+		case 'iteration':
+			return iteration(f);
+		case 'loop':
+			return loop(f);
+		case 'error':
+			return streamError(f, version);
+		case 'paused':
+			return paused(f);
+		case 'wait-stop':
+			return waitForStop(f, numberInput(run, 'delay_ms', 50));
+		case 'silent':
+			return [{ kind: 'idle', pings: false }];
+		case 'pings':
+			return [{ kind: 'idle', pings: true }];
+		case 'truncated':
+			return llmOpening(f, 2);
+		case 'drop':
+			return dropped(f);
+		case 'unknown-event':
+			return llm(f, {
+				afterChunk: (index) => (index === 1 ? [event(f.custom('future_event', { x: 1 }))] : []),
+			});
+		case 'tts':
+			return llm(f, {
+				afterChunk: (index) => [event(f.tts('tts_message', audioChunk(index)))],
+				beforeFinish: () => [event(f.tts('tts_message_end', ''))],
+			});
+		case 'many':
+			return many(f, Math.floor(numberInput(run, 'chunks', 1000)));
+		case 'slow':
+			return paced(llm(f), numberInput(run, 'delay_ms', 200));
+	}
+}
+
+/**
+ * Ends a running workflow the way Dify does once the stop endpoint was called: the nodes still
+ * running finish `stopped`, then workflow_finished `stopped` with "Stopped by user.".
+ */
+function* stoppable(steps: Iterable<Step>, f: RunEvents): Generator<Step> {
+	const open: string[] = [];
+	let started = false;
+	let ended = false;
+	let nodesStarted = 0;
+	for (const step of steps) {
+		if (f.run.stopRequested && started && !ended) {
+			for (const id of open.reverse()) {
+				const node = f.nodeRun(id);
+				if (node) yield event(f.nodeFinished(node, { status: 'stopped', error: STOPPED_BY_USER, outputs: {}, metadata: null }));
+			}
+			yield event(f.workflowFinished('stopped', {}, { tokens: 0, steps: nodesStarted, error: STOPPED_BY_USER }));
+			return;
+		}
+		if (step.kind === 'event') {
+			const name = step.event.event;
+			const id = (step.event.data as { id?: string } | undefined)?.id;
+			if (name === 'workflow_started') started = true;
+			else if (name === 'node_started' && id) {
+				open.push(id);
+				nodesStarted++;
+			} else if (name === 'node_finished' && id && open.includes(id)) open.splice(open.indexOf(id), 1);
+			else if (TERMINAL.has(name)) ended = true;
+		}
+		yield step;
+	}
+}
+
+/** The steps of a run whose inputs were valid. */
+export function runSteps(run: StoredRun, version: DifyVersion): Iterable<Step> {
+	const f = new RunEvents(run);
+	return stoppable(scenarioSteps(f, run.scenario, version), f);
+}
+
+/**
+ * A streamed run whose inputs failed validation, after the leading ping (dify-api.md §5.5):
+ * 1.13 falls silent; newest `main` reports a synthetic failed run (task id = run id).
+ * 1.11 never gets here: it answers HTTP 400 instead of streaming.
+ */
+export function invalidInputSteps(version: DifyVersion, message: string, run?: StoredRun): Iterable<Step> {
+	if (version !== 'main' || !run) return [{ kind: 'idle', pings: false }];
+	const f = new RunEvents(run, run.id);
+	return [
+		event(f.workflowStarted({})),
+		event(f.workflowFinished('failed', {}, { tokens: 0, steps: 0, error: message, exceptions: 1, synthetic: true })),
+	];
+}
+
+/** The blocking answer (dify-api.md §3.3) for a run that reached a final or paused state. */
+export function blockingResponse(run: StoredRun): DifyBlockingRunResponse {
+	return {
+		task_id: run.taskId,
+		workflow_run_id: run.id,
+		data: {
+			id: run.id,
+			workflow_id: run.workflowId,
+			status: run.status,
+			outputs: run.outputs ?? {},
+			error: run.error,
+			elapsed_time: run.elapsedTime,
+			total_tokens: run.totalTokens,
+			total_steps: run.totalSteps,
+			created_at: run.createdAt,
+			finished_at: run.finishedAt,
+		},
+	};
+}
