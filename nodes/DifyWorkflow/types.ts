@@ -73,9 +73,12 @@ export interface DifyRunResult {
 	finished_at: number | null;
 }
 
-/** `GET /workflows/run/{workflow_run_id}`. `inputs` is a JSON string in every version. */
+/**
+ * `GET /workflows/run/{workflow_run_id}`. `inputs` is a JSON string in every version. Dify 1.11
+ * and older answer an unknown ID with every field null, hence the nullable `id`.
+ */
 export interface DifyRunDetail {
-	id: string;
+	id: string | null;
 	workflow_id: string;
 	status: DifyWorkflowStatus;
 	inputs: string | Record<string, unknown> | null;
@@ -274,10 +277,13 @@ export interface DifyTextChunkData {
 	[key: string]: unknown;
 }
 
-/** The `error` event: no `data`, no `task_id`; fields at the top level. */
+/**
+ * The `error` event: no `data`, no `task_id`; fields at the top level. A pre-run error of some
+ * post-1.13.3 builds carries neither ids nor `code`.
+ */
 export interface DifyStreamErrorEvent {
 	event: 'error';
-	workflow_run_id: string | null;
+	workflow_run_id?: string | null;
 	code?: string;
 	status?: number;
 	message: string;

@@ -1,0 +1,73 @@
+import type { IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
+
+import { DifyApi } from '../../credentials/DifyApi.credentials';
+import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
+import type { TestBinary } from '../engine/nodes/TestItems.node';
+import { TEST_ITEMS_TYPE, TestItems, testItemsNode } from '../engine/nodes/TestItems.node';
+import type { EngineNode, EngineRunResult } from '../engine/run-workflow';
+import { chain, runWorkflow } from '../engine/run-workflow';
+
+export const DIFY_NODE = 'Dify Workflow';
+const SOURCE_NODE = 'Items';
+
+export type BinarySpec = TestBinary;
+
+export interface DifyNodeRun {
+	/** The Dify node's output items (empty when it failed). */
+	items: INodeExecutionData[];
+	/** Items on the error output, when the node uses one. */
+	errorItems: INodeExecutionData[];
+	/** The Dify node's error, when it failed for good. */
+	error?: Error & { description?: string | null; httpCode?: string | null; context?: IDataObject };
+	engine: EngineRunResult;
+}
+
+export interface DifyNodeOptions {
+	parameters: INodeParameters;
+	baseUrl: string;
+	apiKey: string;
+	/** Input items for the Dify node; one empty item by default. */
+	items?: IDataObject[];
+	binaries?: BinarySpec[];
+	continueOnFail?: boolean;
+	/** Continue On Fail with the error output ("Continue (using error output)"). */
+	errorOutput?: boolean;
+	binaryMode?: 'default' | 'filesystem';
+	signal?: AbortSignal;
+}
+
+/**
+ * Runs a two-node workflow, items → Dify Workflow, through n8n's own engine, so parameters,
+ * expressions, pairedItem, Continue On Fail and binary data are handled by n8n itself.
+ */
+export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun> {
+	const dify: EngineNode = {
+		name: DIFY_NODE,
+		type: 'n8n-nodes-dify.difyWorkflow',
+		typeVersion: 1,
+		parameters: options.parameters,
+		credentials: { difyApi: { id: 'cred-1', name: 'Dify stand-in' } },
+		...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+		...(options.errorOutput ? { onError: 'continueErrorOutput' as const } : {}),
+	};
+	const engine = await runWorkflow({
+		nodes: [testItemsNode(SOURCE_NODE, options.items ?? [{}], options.binaries ?? []), dify],
+		connections: chain(SOURCE_NODE, DIFY_NODE),
+		nodeTypes: { [TEST_ITEMS_TYPE]: new TestItems(), 'n8n-nodes-dify.difyWorkflow': new DifyWorkflow() },
+		credentialTypes: { difyApi: new DifyApi() },
+		credentials: { difyApi: { 'cred-1': { baseUrl: options.baseUrl, apiKey: options.apiKey } } },
+		binaryMode: options.binaryMode ?? 'default',
+		signal: options.signal,
+	});
+	const error = engine.errorOf(DIFY_NODE) as DifyNodeRun['error'];
+	const errorItems = options.errorOutput && !error ? engine.outputOf(DIFY_NODE, 1) : [];
+	return { items: error ? [] : engine.outputOf(DIFY_NODE), errorItems, error, engine };
+}
+
+/** Everything a user could see of a run: outputs, error message, description and context. */
+export function everythingShown(run: DifyNodeRun): string {
+	const error = run.error
+		? { message: run.error.message, description: run.error.description, context: run.error.context }
+		: undefined;
+	return JSON.stringify({ items: run.items, error });
+}
