@@ -1,0 +1,415 @@
+// Drives a real n8n (installed by install.mjs) headless, for end-to-end tests and demos.
+//
+//   const n8n = n8nInstall(2);                      // or 1
+//   const ctx = await createUserFolder(n8n);        // fresh N8N_USER_FOLDER, ports, env
+//   await installCommunityPackage(ctx, '/path/to/n8n-nodes-dify-0.1.0.tgz');
+//   await importCredentials(ctx, [{ id, name, type: 'difyApi', data: { baseUrl, apiKey } }]);
+//   const id = await importWorkflow(ctx, 'workflow.json');
+//   const { exitCode, json } = await executeWorkflow(ctx, id);
+//   nodeOutput(json, 'Dify Workflow');              // that node's output items (their .json)
+//   await ctx.cleanup();
+//
+// Every function spawns one n8n command, and each of them boots n8n (seconds, not milliseconds):
+// group assertions per execution rather than executing once per assertion.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { n8nPaths, readMarker } from './versions.mjs';
+
+const DEFAULT_TIMEOUT_MS = 180_000;
+
+/**
+ * The installed n8n of one major version: `{ major, version, nodeBin, n8nBin, env }`.
+ * `env` holds what that version needs whatever the user folder (its Node first on PATH, and for
+ * 1.x the legacy expression engine). Throws, naming the install command, when it is not installed.
+ */
+export function n8nInstall(major) {
+	const paths = n8nPaths(major);
+	const marker = readMarker(paths.dir);
+	if (marker?.n8n !== paths.version || !existsSync(paths.n8nBin) || !existsSync(marker.nodeBin)) {
+		throw new Error(
+			`n8n ${paths.version} is not installed (no completed install in ${paths.dir}).\n` +
+				`Install it with: node scripts/n8n/install.mjs ${paths.major}`,
+		);
+	}
+	const env = {
+		// n8n starts its task runner and other helpers with the Node it finds; it must be the same one.
+		PATH: `${dirname(marker.nodeBin)}${delimiter}${process.env.PATH ?? ''}`,
+	};
+	if (paths.major === 1) {
+		// 1.123's default expression engine is a native sandbox with no build for Node 20.
+		env.N8N_EXPRESSION_ENGINE = 'legacy';
+	}
+	return { major: paths.major, version: paths.version, nodeBin: marker.nodeBin, n8nBin: paths.n8nBin, env };
+}
+
+/** Ports the OS hands out as free right now. Held open together so they differ from each other. */
+async function freePorts(count) {
+	const servers = await Promise.all(
+		Array.from({ length: count }, () => {
+			return new Promise((resolvePort, reject) => {
+				const server = createServer();
+				server.once('error', reject);
+				server.listen(0, '127.0.0.1', () => resolvePort(server));
+			});
+		}),
+	);
+	const ports = servers.map((server) => server.address().port);
+	await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+	return ports;
+}
+
+/**
+ * A fresh, empty n8n home in the temp folder, with everything a headless run needs:
+ * `{ install, userFolder, port, brokerPort, url, env, cleanup() }`.
+ * `options.env` adds or overrides variables (e.g. `{ N8N_LOG_LEVEL: 'debug' }`); null removes one.
+ */
+export async function createUserFolder(install, options = {}) {
+	if (!install?.n8nBin) throw new Error('createUserFolder(install): pass the result of n8nInstall(major)');
+	const userFolder = await mkdtemp(join(tmpdir(), `n8n-e2e-${install.version}-`));
+	const [port, brokerPort] = await freePorts(2);
+	// n8n puts some files in the OS temp folder (e.g. n8nDataTableUploads); keep them in the user
+	// folder so cleanup() removes them and parallel runs do not share them.
+	const tmp = join(userFolder, 'tmp');
+	await mkdir(tmp);
+	const env = {
+		...install.env,
+		TMPDIR: tmp,
+		N8N_USER_FOLDER: userFolder,
+		// Credentials are encrypted with this key; a fixed per-folder key lets every command of the
+		// run read what import:credentials wrote.
+		N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
+		DB_TYPE: 'sqlite',
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		// Otherwise every command checks (and chmods) the mode of .n8n/config: noise in a throwaway folder.
+		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
+		// Tests talk to stand-in servers on 127.0.0.1, which SSRF protection would block.
+		N8N_SSRF_PROTECTION_ENABLED: 'false',
+		// Several n8n processes (parallel tests) each need their own HTTP port and task-runner broker.
+		N8N_PORT: String(port),
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		N8N_RUNNERS_BROKER_LISTEN_ADDRESS: '127.0.0.1',
+		...options.env,
+	};
+	return {
+		install,
+		userFolder,
+		port,
+		brokerPort,
+		url: `http://127.0.0.1:${port}`,
+		env,
+		cleanup: () => rm(userFolder, { recursive: true, force: true, maxRetries: 3 }),
+	};
+}
+
+/**
+ * The environment a spawned n8n sees: this process's, minus anything that would make the run depend
+ * on the shell it was started from (an N8N_* or DB_* left exported, NODE_OPTIONS meant for jest).
+ */
+function childEnv(ctx) {
+	const inherited = Object.fromEntries(
+		Object.entries(process.env).filter(
+			([key]) => !key.startsWith('N8N_') && !key.startsWith('DB_') && key !== 'NODE_OPTIONS',
+		),
+	);
+	// A variable set to null or undefined in ctx.env means "unset it", e.g. to try n8n's defaults.
+	return Object.fromEntries(
+		Object.entries({ ...inherited, ...ctx.env }).filter(([, value]) => value !== undefined && value !== null),
+	);
+}
+
+function tail(text, lines = 40) {
+	return text.split('\n').slice(-lines).join('\n');
+}
+
+// n8n runs in its own process group (so a kill reaches its task runners too), which also means a
+// test process that exits without stopping it would leave it running: kill what is left on exit.
+const liveChildren = new Set();
+process.on('exit', () => {
+	for (const child of liveChildren) killGroup(child, 'SIGKILL');
+});
+
+function spawnN8n(ctx, args) {
+	const { nodeBin, n8nBin } = ctx.install;
+	const child = spawn(nodeBin, [n8nBin, ...args], {
+		cwd: ctx.userFolder,
+		env: childEnv(ctx),
+		stdio: ['ignore', 'pipe', 'pipe'],
+		detached: true,
+	});
+	liveChildren.add(child);
+	child.once('exit', () => {
+		// The group may outlive n8n (a task runner shutting down): end it, then forget it.
+		killGroup(child, 'SIGKILL');
+		liveChildren.delete(child);
+	});
+	return child;
+}
+
+function killGroup(child, signal) {
+	try {
+		// Negative pid: the whole process group, so task runners n8n started go too.
+		process.kill(-child.pid, signal);
+	} catch (error) {
+		if (error.code !== 'ESRCH') throw error;
+	}
+}
+
+/**
+ * Runs one n8n CLI command to completion: `{ exitCode, signal, stdout, stderr, durationMs }`.
+ * Rejects when it outlives `timeoutMs` (the process group is killed first).
+ */
+export function runN8n(ctx, args, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+	const started = Date.now();
+	const child = spawnN8n(ctx, args);
+	let stdout = '';
+	let stderr = '';
+	child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+	child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+
+	return new Promise((resolveRun, reject) => {
+		let timedOut = false;
+		const timer = setTimeout(() => {
+			timedOut = true;
+			killGroup(child, 'SIGKILL');
+		}, timeoutMs);
+		child.once('error', (error) => {
+			clearTimeout(timer);
+			reject(error);
+		});
+		// 'exit' rather than 'close': a leftover grandchild could keep the pipes open for ever.
+		child.once('exit', (exitCode, signal) => {
+			clearTimeout(timer);
+			const durationMs = Date.now() - started;
+			// Let the pipes drain what was already written before reporting.
+			setImmediate(() => {
+				if (timedOut) {
+					reject(
+						new Error(
+							`n8n ${args.join(' ')} timed out after ${timeoutMs} ms and was killed.\n` +
+								`stdout:\n${tail(stdout)}\nstderr:\n${tail(stderr)}`,
+						),
+					);
+					return;
+				}
+				resolveRun({ exitCode, signal, stdout, stderr, durationMs });
+			});
+		});
+	});
+}
+
+async function runN8nOrThrow(ctx, args, options) {
+	const result = await runN8n(ctx, args, options);
+	if (result.exitCode !== 0) {
+		throw new Error(
+			`n8n ${args.join(' ')} exited ${result.exitCode ?? result.signal}.\n` +
+				`stdout:\n${tail(result.stdout)}\nstderr:\n${tail(result.stderr)}`,
+		);
+	}
+	return result;
+}
+
+// n8n ids are 16 alphanumerics; generating one here lets callers know ids without asking n8n.
+function newId() {
+	const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+	return Array.from(randomBytes(16), (byte) => alphabet[byte % alphabet.length]).join('');
+}
+
+function userFolderOf(ctxOrFolder) {
+	return typeof ctxOrFolder === 'string' ? ctxOrFolder : ctxOrFolder.userFolder;
+}
+
+function spawnOrThrow(command, args, options) {
+	return new Promise((resolveRun, reject) => {
+		const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+		let output = '';
+		child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+		child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+		child.once('error', reject);
+		child.once('close', (code) => {
+			if (code === 0) resolveRun(output);
+			else reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${tail(output)}`));
+		});
+	});
+}
+
+/**
+ * Installs a packed community package (`npm pack` output) into a user folder the way n8n 1.123 and
+ * 2.x do from their UI: the tarball unpacked into `.n8n/nodes/node_modules/<name>`, its package.json
+ * stripped of dev, peer and optional dependencies, then `npm install` inside that folder so runtime
+ * dependencies land in its own node_modules. n8n-workflow (a peer dependency) is therefore not
+ * installed: the package must use n8n's copy, as it will for users.
+ * Accepts a context from createUserFolder or a user folder path. Returns `{ name, version, dir }`.
+ */
+export async function installCommunityPackage(ctxOrFolder, tarballPath) {
+	const tarball = resolve(tarballPath);
+	if (!existsSync(tarball)) throw new Error(`no such tarball: ${tarball}`);
+	const nodesDir = join(userFolderOf(ctxOrFolder), '.n8n', 'nodes');
+	const manifest = JSON.parse(await spawnOrThrow('tar', ['-xzOf', tarball, 'package/package.json']));
+	const { name, version } = manifest;
+	if (!/^(@[^/]+\/)?n8n-nodes-/.test(name)) {
+		// n8n only scans for these names; anything else would silently not load.
+		throw new Error(`${name}: n8n loads only packages named n8n-nodes-* or @scope/n8n-nodes-*`);
+	}
+
+	const packageDir = join(nodesDir, 'node_modules', name);
+	await rm(packageDir, { recursive: true, force: true });
+	await mkdir(packageDir, { recursive: true });
+	await spawnOrThrow('tar', ['-xzf', tarball, '-C', packageDir, '--strip-components=1']);
+
+	const { devDependencies, peerDependencies, optionalDependencies, ...runtimeManifest } = manifest;
+	await writeFile(join(packageDir, 'package.json'), `${JSON.stringify(runtimeManifest, null, 2)}\n`);
+	// Same flags as n8n's own installer: no lockfile, dependencies nested under the package.
+	const env = typeof ctxOrFolder === 'string' ? process.env : childEnv(ctxOrFolder);
+	await spawnOrThrow(
+		'npm',
+		[
+			'install',
+			'--audit=false',
+			'--fund=false',
+			'--bin-links=false',
+			'--install-strategy=shallow',
+			'--ignore-scripts=true',
+			'--package-lock=false',
+		],
+		{ cwd: packageDir, env },
+	);
+
+	// n8n's record of what it installed; it does not gate loading but keeps the folder as n8n leaves it.
+	const nodesManifestPath = join(nodesDir, 'package.json');
+	const nodesManifest = existsSync(nodesManifestPath)
+		? JSON.parse(await readFile(nodesManifestPath, 'utf8'))
+		: { name: 'installed-nodes', private: true, dependencies: {} };
+	nodesManifest.dependencies = { ...nodesManifest.dependencies, [name]: version };
+	await writeFile(nodesManifestPath, `${JSON.stringify(nodesManifest, null, 2)}\n`);
+
+	return { name, version, dir: packageDir };
+}
+
+/**
+ * `n8n import:credentials` for plain (unencrypted) credentials:
+ * `[{ id?, name, type, data: { ...fields } }]`. n8n encrypts them with the folder's key.
+ * Missing ids are generated. Returns `[{ id, name, type }]` for workflow nodes to reference.
+ */
+export async function importCredentials(ctx, credentials) {
+	const withIds = credentials.map((credential) => ({ id: newId(), ...credential }));
+	const file = join(ctx.userFolder, `credentials-${newId()}.json`);
+	await writeFile(file, JSON.stringify(withIds), { mode: 0o600 });
+	try {
+		await runN8nOrThrow(ctx, ['import:credentials', `--input=${file}`]);
+	} finally {
+		await rm(file, { force: true });
+	}
+	return withIds.map(({ id, name, type }) => ({ id, name, type }));
+}
+
+/**
+ * `n8n import:workflow` of a workflow JSON file (one workflow, as n8n exports it). A workflow without
+ * an id gets one, so it can be executed by id. Returns the id.
+ */
+export async function importWorkflow(ctx, workflowJsonPath) {
+	const workflow = JSON.parse(await readFile(workflowJsonPath, 'utf8'));
+	if (Array.isArray(workflow) || typeof workflow !== 'object' || workflow === null) {
+		throw new Error(`${workflowJsonPath}: expected one workflow object`);
+	}
+	const prepared = { active: false, ...workflow, id: workflow.id ?? newId() };
+	const file = join(ctx.userFolder, `workflow-${prepared.id}.json`);
+	await writeFile(file, JSON.stringify(prepared));
+	try {
+		await runN8nOrThrow(ctx, ['import:workflow', `--input=${file}`]);
+	} finally {
+		await rm(file, { force: true });
+	}
+	return prepared.id;
+}
+
+/**
+ * The execution JSON in `n8n execute --rawOutput` output: from the first line that is exactly `{`
+ * to the last line that is exactly `}` (n8n logs lines before and after it). null when absent.
+ */
+export function parseRawOutput(text) {
+	const lines = text.split(/\r?\n/);
+	const first = lines.indexOf('{');
+	const last = lines.lastIndexOf('}');
+	if (first === -1 || last < first) return null;
+	return JSON.parse(lines.slice(first, last + 1).join('\n'));
+}
+
+/**
+ * `n8n execute --id=<id> --rawOutput`: `{ exitCode, json, stdout, stderr, durationMs }`.
+ * exitCode is 1 when a node failed; json is the execution (`json.data.resultData`), or null when
+ * n8n printed none. Rejects on timeout.
+ */
+export async function executeWorkflow(ctx, id, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+	const result = await runN8n(ctx, ['execute', `--id=${id}`, '--rawOutput'], { timeoutMs });
+	// A failed execution's JSON is written by n8n's logger (at info level) rather than printed: on
+	// stdout with the default console logger, but look at stderr too in case logging was redirected.
+	const json = parseRawOutput(result.stdout) ?? parseRawOutput(result.stderr);
+	return { exitCode: result.exitCode, json, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+}
+
+/** The `json` of every item a node output on its first output, in its first run. */
+export function nodeOutput(execution, nodeName, { runIndex = 0, outputIndex = 0 } = {}) {
+	const runs = execution?.data?.resultData?.runData?.[nodeName];
+	if (!runs) throw new Error(`node "${nodeName}" did not run`);
+	const run = runs[runIndex];
+	if (run.error) throw new Error(`node "${nodeName}" failed: ${run.error.message}`);
+	return (run.data?.main?.[outputIndex] ?? []).map((item) => item.json);
+}
+
+/**
+ * `n8n start` in the background, for demos and tests that need the HTTP side (webhooks, the UI).
+ * Resolves once `/healthz` answers 200: `{ url, child, output(), stop() }`.
+ */
+export async function startN8n(ctx, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+	const child = spawnN8n(ctx, ['start']);
+	let output = '';
+	child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	let exited = null;
+	const exitPromise = new Promise((done) => {
+		child.once('exit', (code, signal) => {
+			exited = { code, signal };
+			done(exited);
+		});
+		child.once('error', (error) => {
+			exited = { code: null, signal: error.message };
+			done(exited);
+		});
+	});
+
+	const stop = async () => {
+		if (!exited) {
+			killGroup(child, 'SIGTERM');
+			const forced = setTimeout(() => killGroup(child, 'SIGKILL'), 15_000);
+			await exitPromise;
+			clearTimeout(forced);
+		}
+	};
+
+	const deadline = Date.now() + timeoutMs;
+	const healthz = `${ctx.url}/healthz`;
+	while (!exited) {
+		try {
+			const response = await fetch(healthz, { signal: AbortSignal.timeout(2_000) });
+			if (response.ok) return { url: ctx.url, child, output: () => output, stop };
+		} catch {
+			// Not listening yet.
+		}
+		if (Date.now() > deadline) {
+			await stop();
+			throw new Error(`n8n start: ${healthz} did not answer within ${timeoutMs} ms.\n${tail(output)}`);
+		}
+		await new Promise((wait) => setTimeout(wait, 250));
+	}
+	throw new Error(`n8n start exited (${exited.code ?? exited.signal}) before it was ready.\n${tail(output)}`);
+}

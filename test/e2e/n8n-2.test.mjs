@@ -1,0 +1,3 @@
+import { e2eSuite } from './suite.mjs';
+
+e2eSuite(2);

@@ -1,0 +1,170 @@
+// End-to-end: the packed package installed in a real n8n the way n8n installs a community
+// package, run headless by `n8n execute` against the Dify stand-in on 127.0.0.1.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import {
+	createUserFolder,
+	executeWorkflow,
+	importCredentials,
+	importWorkflow,
+	installCommunityPackage,
+	n8nInstall,
+	nodeOutput,
+} from '../../scripts/n8n/runner.mjs';
+import { REPO_ROOT } from '../../scripts/n8n/versions.mjs';
+
+const require = createRequire(import.meta.url);
+// Compiled by `npm run test:e2e` (tsc -p tsconfig.test.json) before the tests start.
+const { startDifyStandin } = require(join(REPO_ROOT, '.build/test/standin/server.js'));
+
+const CREDENTIAL = { id: 'DifyStandIn00001', name: 'Dify stand-in', type: 'difyApi' };
+const WORKFLOWS = join(REPO_ROOT, 'test/e2e/workflows');
+const EXAMPLES = join(REPO_ROOT, 'examples');
+const RESULT_KEYS = [
+	'created_at', 'elapsed_time', 'error', 'finished_at', 'outputs', 'status', 'task_id',
+	'total_steps', 'total_tokens', 'workflow_id', 'workflow_run_id',
+];
+
+function packedTarball() {
+	const { version } = require(join(REPO_ROOT, 'package.json'));
+	const dir = join(REPO_ROOT, '.cache/pack');
+	const name = `n8n-nodes-dify-${version}.tgz`;
+	assert.ok(readdirSync(dir).includes(name), `${name} missing in ${dir}: run npm run test:e2e, which packs it`);
+	return join(dir, name);
+}
+
+function log(message) {
+	process.stderr.write(`[e2e] ${message}\n`);
+}
+
+/** Runs the end-to-end suite against one installed n8n major version. */
+export function e2eSuite(major) {
+	describe(`n8n ${major}.x runs the packed n8n-nodes-dify`, () => {
+		let ctx;
+		let standin;
+		const suiteStarted = Date.now();
+		const execute = async (file, { expectExit = 0 } = {}) => {
+			const id = await importWorkflow(ctx, file);
+			const result = await executeWorkflow(ctx, id);
+			log(`n8n ${ctx.install.version}: ${file.split('/').pop()} executed in ${(result.durationMs / 1000).toFixed(1)} s`);
+			assert.ok(result.json, `no execution JSON printed.\nstdout:\n${result.stdout.slice(-3000)}\nstderr:\n${result.stderr.slice(-3000)}`);
+			assert.equal(result.exitCode, expectExit, `exit code (stderr: ${result.stderr.slice(-2000)})`);
+			return result.json;
+		};
+
+		before(async () => {
+			const install = n8nInstall(major);
+			ctx = await createUserFolder(install);
+			standin = await startDifyStandin();
+			const installed = await installCommunityPackage(ctx, packedTarball());
+			log(`n8n ${install.version}: installed ${installed.name}@${installed.version} in ${ctx.userFolder}`);
+			await importCredentials(ctx, [{ ...CREDENTIAL, data: { baseUrl: standin.url, apiKey: standin.apiKey } }]);
+		});
+
+		after(async () => {
+			await standin?.close();
+			await ctx?.cleanup();
+			log(`n8n ${major}.x suite took ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
+		});
+
+		it('runs all eight operations in one workflow', async () => {
+			const execution = await execute(join(WORKFLOWS, 'all-operations.json'));
+			const out = (name) => nodeOutput(execution, name);
+
+			const [streamed] = out('Run streaming final');
+			assert.deepEqual(Object.keys(streamed).sort(), RESULT_KEYS);
+			assert.equal(streamed.status, 'succeeded');
+			assert.match(streamed.outputs.answer, /富士山/);
+
+			const [blocking] = out('Run blocking');
+			assert.deepEqual(Object.keys(blocking).sort(), RESULT_KEYS);
+			assert.deepEqual(blocking.outputs, streamed.outputs);
+
+			const events = out('Run streaming events');
+			assert.equal(events[0].event, 'workflow_started');
+			assert.equal(events.at(-1).event, 'workflow_finished');
+			assert.ok(events.every((event) => event.event !== 'ping'));
+			const text = events.filter((e) => e.event === 'text_chunk').map((e) => e.data.text).join('');
+			assert.equal(text, events.at(-1).data.outputs.answer);
+
+			assert.equal(out('Run chosen version')[0].workflow_id, '1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d');
+
+			const [failed] = out('Run failing');
+			assert.equal(failed.status, 'failed');
+			assert.match(failed.error, /^The Dify workflow run failed: /);
+
+			const [detail] = out('Get Run');
+			assert.equal(detail.id, streamed.workflow_run_id);
+			assert.equal(detail.inputs.topic, '富士山');
+			assert.deepEqual(out('Stop'), [{ result: 'success' }]);
+
+			const [uploaded] = out('Upload');
+			assert.equal(uploaded.name, 'notes.txt');
+			assert.equal(uploaded.extension, 'txt');
+			const upload = standin.requests.find((r) => r.path === '/v1/files/upload');
+			assert.equal(upload.multipart.files[0].filename, 'notes.txt');
+			assert.equal(upload.multipart.files[0].size, uploaded.size);
+			assert.equal(out('Run on the file')[0].status, 'succeeded');
+			const fileRun = standin.requests.filter((r) => r.path === '/v1/workflows/run').at(-1);
+			assert.deepEqual(fileRun.json.inputs.doc, { type: 'document', transfer_method: 'local_file', upload_file_id: uploaded.id });
+
+			const logs = out('Get Logs');
+			assert.ok(logs.length > 20, `Return All gave ${logs.length} entries`);
+			assert.equal(new Set(logs.map((entry) => entry.id)).size, logs.length);
+			assert.ok(standin.requests.filter((r) => r.path === '/v1/workflows/logs').length >= 1);
+
+			assert.equal(out('Get Info')[0].mode, 'workflow');
+			assert.ok(Array.isArray(out('Get Parameters')[0].user_input_form));
+			assert.ok(out('Get Site')[0].title);
+
+			const shown = JSON.stringify(execution);
+			assert.ok(!shown.includes(standin.apiKey), 'the API key appears in the execution data');
+		});
+
+		it('runs the example: run a workflow and chain its outputs', async () => {
+			const execution = await execute(join(EXAMPLES, 'run-and-chain.json'));
+			const [item] = nodeOutput(execution, 'Use the answer');
+			assert.match(item.answer, /Mount Fuji/);
+			assert.equal(typeof item.run_id, 'string');
+		});
+
+		it('runs the example: upload a file and run a workflow on it', async () => {
+			const execution = await execute(join(EXAMPLES, 'upload-and-run.json'));
+			assert.equal(nodeOutput(execution, 'Upload to Dify')[0].name, 'notes.txt');
+			assert.equal(nodeOutput(execution, 'Run on the file')[0].status, 'succeeded');
+		});
+
+		it('runs the example: each streamed event into a Switch branch', async () => {
+			const execution = await execute(join(EXAMPLES, 'events-to-switch.json'));
+			const pieces = nodeOutput(execution, 'Text pieces');
+			assert.ok(pieces.length >= 2);
+			const [finished] = nodeOutput(execution, 'Run result');
+			assert.equal(finished.status, 'succeeded');
+			assert.equal(pieces.map((p) => p.text).join(''), finished.answer);
+			assert.ok(nodeOutput(execution, 'Node results').length >= 2);
+		});
+
+		it('runs the example: the scheduled run that logs its result', async () => {
+			const execution = await execute(join(EXAMPLES, 'scheduled-run.json'));
+			const [line] = nodeOutput(execution, 'Log line');
+			assert.equal(line.status, 'succeeded');
+			assert.ok(nodeOutput(execution, 'Recent runs').length >= 1);
+		});
+
+		it('imports the AI Agent tool example', async () => {
+			const id = await importWorkflow(ctx, join(EXAMPLES, 'ai-agent-tool.json'));
+			assert.equal(id, 'difyExAgentTool1');
+		});
+
+		it('reports a failed run as a node error when Continue On Fail is off', async () => {
+			const execution = await execute(join(WORKFLOWS, 'failing-run.json'), { expectExit: 1 });
+			const run = execution.data.resultData.runData['Run failing'][0];
+			assert.match(run.error.message, /^The Dify workflow run failed: /);
+			assert.ok(!JSON.stringify(execution).includes(standin.apiKey));
+		});
+	});
+}
