@@ -77,12 +77,15 @@ describe('App operations against the stand-in', () => {
 	});
 
 	it('names the base URL when a proxy answers with an HTML page', async () => {
+		// 500 is not retried (a 502 is, and is tested with the retries).
 		standin.failNext(
 			{ path: '/v1/info' },
-			{ status: 502, html: '<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>' },
+			{ status: 500, html: '<html><head><title>500 Internal Server Error</title></head><body>nginx</body></html>' },
 		);
 		const run = await appOperation('getInfo');
-		expect(run.error?.message).toBe(`Dify's API at ${standin.url} answered HTTP 502 with a non-JSON body: 502 Bad Gateway`);
+		expect(run.error?.message).toBe(
+			`Dify's API at ${standin.url} answered HTTP 500 with a non-JSON body: 500 Internal Server Error`,
+		);
 	});
 
 	it('refuses a success answer that is not JSON (the web app instead of the API)', async () => {

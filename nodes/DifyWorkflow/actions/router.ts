@@ -10,20 +10,29 @@ import * as workflow from './workflow/Workflow.resource';
 
 type Operation = (this: IExecuteFunctions, itemIndex: number, transport: DifyTransport) => Promise<IDataObject[]>;
 
-const operations: Record<string, Record<string, Operation>> = {
+interface OperationModule {
+	execute: Operation;
+	/** How many items may run at once; one at a time when absent. */
+	concurrency?: (this: IExecuteFunctions) => number;
+}
+
+const operations: Record<string, Record<string, OperationModule>> = {
 	workflow: {
-		run: workflow.run.execute,
-		getRun: workflow.getRun.execute,
-		stop: workflow.stop.execute,
-		getLogs: workflow.getLogs.execute,
+		run: workflow.run,
+		getRun: workflow.getRun,
+		stop: workflow.stop,
+		getLogs: workflow.getLogs,
 	},
-	file: { upload: file.upload.execute },
+	file: { upload: file.upload },
 	app: {
-		getInfo: app.getInfo.execute,
-		getParameters: app.getParameters.execute,
-		getSite: app.getSite.execute,
+		getInfo: app.getInfo,
+		getParameters: app.getParameters,
+		getSite: app.getSite,
 	},
 };
+
+/** What one input item gave: its output objects, or the error that ended it. */
+type Outcome = { results: IDataObject[] } | { error: unknown };
 
 /** Guarantees the error that leaves the node is an n8n error for its item and never shows the key. */
 function asNodeError(
@@ -43,42 +52,67 @@ function asNodeError(
 	return nodeError;
 }
 
-/** Runs the chosen operation for every input item, in order; every output item names its input. */
+/**
+ * Runs the chosen operation for every input item, up to the operation's concurrency at a time,
+ * and returns the results in input order; every output item names its input item.
+ */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const resource = this.getNodeParameter('resource', 0) as string;
 	const operation = this.getNodeParameter('operation', 0) as string;
-	const execute = operations[resource]?.[operation];
-	if (!execute) {
+	const chosen = operations[resource]?.[operation];
+	if (!chosen) {
 		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not known`, {
 			description: 'Choose a resource and an operation from the lists.',
 		});
 	}
+	const continueOnFail = this.continueOnFail();
+	const limit = Math.min(chosen.concurrency?.call(this) ?? 1, Math.max(1, items.length));
+
+	let transport: DifyTransport | undefined;
+	let creating: Promise<DifyTransport> | undefined;
+	const outcomes: Outcome[] = new Array(items.length);
+	let next = 0;
+	let failed = false;
+	// Each worker takes the next item; without Continue On Fail no item starts after a failure.
+	const worker = async () => {
+		while (next < items.length && !(failed && !continueOnFail)) {
+			const itemIndex = next++;
+			try {
+				creating ??= createDifyTransport(this);
+				transport = await creating;
+				outcomes[itemIndex] = { results: await chosen.execute.call(this, itemIndex, transport) };
+			} catch (error) {
+				failed = true;
+				outcomes[itemIndex] = { error };
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: limit }, worker));
 
 	const usesErrorOutput = this.getNode().onError === 'continueErrorOutput';
 	const returnData: INodeExecutionData[] = [];
-	let transport: DifyTransport | undefined;
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const outcome = outcomes[itemIndex];
+		if (!outcome) continue;
 		const pairedItem = { item: itemIndex };
-		try {
-			transport ??= await createDifyTransport(this);
-			const results = await execute.call(this, itemIndex, transport);
-			for (const json of results) returnData.push({ json, pairedItem });
-		} catch (error) {
-			const nodeError = asNodeError(this, error, itemIndex, transport);
-			if (!this.continueOnFail()) throw nodeError;
-			const failure = runDetailsOf(error);
-			for (const json of failure?.emitted ?? []) returnData.push({ json, pairedItem });
-			const details: IDataObject = { ...(failure?.run ?? {}) };
-			if (nodeError.description) details.description = nodeError.description;
-			if (nodeError instanceof NodeApiError && nodeError.httpCode) details.httpCode = nodeError.httpCode;
-			// n8n routes an item to the error output only when its json holds nothing but error,
-			// message and details; setting item.error instead would make n8n drop the run's fields.
-			const json: IDataObject = usesErrorOutput
-				? { error: nodeError.message, details }
-				: { ...details, error: nodeError.message };
-			returnData.push({ json, pairedItem });
+		if ('results' in outcome) {
+			for (const json of outcome.results) returnData.push({ json, pairedItem });
+			continue;
 		}
+		const nodeError = asNodeError(this, outcome.error, itemIndex, transport);
+		if (!continueOnFail) throw nodeError;
+		const failure = runDetailsOf(outcome.error);
+		for (const json of failure?.emitted ?? []) returnData.push({ json, pairedItem });
+		const details: IDataObject = { ...(failure?.run ?? {}) };
+		if (nodeError.description) details.description = nodeError.description;
+		if (nodeError instanceof NodeApiError && nodeError.httpCode) details.httpCode = nodeError.httpCode;
+		// n8n routes an item to the error output only when its json holds nothing but error,
+		// message and details; setting item.error instead would make n8n drop the run's fields.
+		const json: IDataObject = usesErrorOutput
+			? { error: nodeError.message, details }
+			: { ...details, error: nodeError.message };
+		returnData.push({ json, pairedItem });
 	}
 	return [returnData];
 }

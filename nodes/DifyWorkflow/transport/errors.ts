@@ -150,7 +150,8 @@ const CONNECTION_FAILURES: Record<string, string> = {
 const TLS_ADVICE =
 	"Give the Dify server a certificate that n8n trusts, or add its CA to n8n's trust store with NODE_EXTRA_CA_CERTS.";
 
-function errorCode(error: unknown): string | undefined {
+/** The network error code of a failure, looked up through its causes. */
+export function errorCode(error: unknown): string | undefined {
 	let current = error as { code?: unknown; cause?: unknown } | undefined;
 	for (let depth = 0; current && depth < 4; depth++) {
 		if (typeof current.code === 'string' && CONNECTION_FAILURES[current.code]) return current.code;

@@ -1,4 +1,4 @@
-import type { IExecuteFunctions, INode } from 'n8n-workflow';
+import type { IExecuteFunctions, INode, Logger } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { Readable } from 'node:stream';
 
@@ -7,8 +7,10 @@ import { EnvHttpProxyAgent, request } from 'undici';
 
 import type { DifyErrorBody } from '../types';
 import type { ErrorHints } from './errors';
-import { connectionFailureToError, httpFailureToError } from './errors';
+import { connectionFailureToError, errorCode, httpFailureToError } from './errors';
 import type { MultipartFile } from './multipart';
+import type { RetryPolicy } from './retry';
+import { MAX_RETRIES, retryDelayMs, sleep } from './retry';
 import { encodeMultipart } from './multipart';
 import type { DifySseFrame } from './sse';
 import { parseFrame, readSseFrames, SseFrameError } from './sse';
@@ -28,6 +30,10 @@ interface CallBase {
 	timeoutMs?: number;
 	/** Operation-specific advice, by Dify error code or HTTP status. */
 	hints?: ErrorHints;
+	/** Which failures are retried; by default GET calls are reads and the rest are not retried. */
+	retry?: RetryPolicy;
+	/** Made even when the execution is being stopped (the stop call that ends a cancelled run). */
+	ignoreCancel?: boolean;
 }
 
 export interface JsonCall extends CallBase {
@@ -155,8 +161,14 @@ export class DifyTransport {
 		readonly baseUrl: string,
 		private readonly apiKey: string,
 		private readonly cancelSignal?: AbortSignal,
+		private readonly logger?: Logger,
 	) {
 		this.shownBaseUrl = displayUrl(baseUrl);
+	}
+
+	/** Whether the n8n execution was stopped. */
+	get cancelled(): boolean {
+		return this.cancelSignal?.aborted === true;
 	}
 
 	/** Calls a JSON endpoint and returns its parsed body. */
@@ -183,7 +195,7 @@ export class DifyTransport {
 			response = await this.send(
 				itemIndex,
 				'POST',
-				{ ...call, timeoutMs },
+				{ retry: 'start', ...call, timeoutMs },
 				{ body: JSON.stringify(call.body), contentType: 'application/json', accept: 'text/event-stream' },
 				silence.signal,
 			);
@@ -218,7 +230,8 @@ export class DifyTransport {
 	/** Uploads one file as multipart/form-data, streaming its content. */
 	async upload<T>(itemIndex: number, call: UploadCall): Promise<T> {
 		const multipart = encodeMultipart(call.fields, call.file);
-		const response = await this.send(itemIndex, 'POST', call, {
+		// The file is streamed once and cannot be sent again: uploads are never retried.
+		const response = await this.send(itemIndex, 'POST', { ...call, retry: 'none' }, {
 			body: multipart.body,
 			contentType: multipart.contentType,
 			contentLength: multipart.contentLength,
@@ -262,21 +275,39 @@ export class DifyTransport {
 		};
 		if (payload.contentType) headers['content-type'] = payload.contentType;
 		if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
-		const signals = [this.cancelSignal, extraSignal].filter((s): s is AbortSignal => s !== undefined);
+		const signals = [call.ignoreCancel ? undefined : this.cancelSignal, extraSignal].filter(
+			(s): s is AbortSignal => s !== undefined,
+		);
+		const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+		const policy = call.retry ?? (method === 'GET' ? 'read' : 'none');
 		let response: Dispatcher.ResponseData;
-		try {
-			response = await request(this.url(call), {
-				method,
-				headers,
-				body: payload.body,
-				dispatcher: dispatcher(),
-				signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
-				headersTimeout: timeoutMs,
-				// A stream's silence is watched per event by stream(); a JSON body gets the same bound as its headers.
-				bodyTimeout: extraSignal ? 0 : timeoutMs,
-			});
-		} catch (error) {
-			throw this.readFailure(error, itemIndex, timeoutMs);
+		for (let attempt = 0; ; attempt++) {
+			try {
+				response = await request(this.url(call), {
+					method,
+					headers,
+					body: payload.body,
+					dispatcher: dispatcher(),
+					signal,
+					headersTimeout: timeoutMs,
+					// A stream's silence is watched per event by stream(); a JSON body gets the same bound as its headers.
+					bodyTimeout: extraSignal ? 0 : timeoutMs,
+				});
+			} catch (error) {
+				const code = errorCode(error);
+				const wait = signal?.aborted ? undefined : retryDelayMs(policy, attempt, { code });
+				if (wait === undefined) throw this.readFailure(error, itemIndex, timeoutMs);
+				await this.pause(wait, attempt, `${method} ${call.path} failed (${code})`, signal, itemIndex);
+				continue;
+			}
+			const retryAfter = headerValue(response.headers, 'retry-after') || undefined;
+			const wait =
+				response.statusCode >= 400
+					? retryDelayMs(policy, attempt, { status: response.statusCode, retryAfter })
+					: undefined;
+			if (wait === undefined) break;
+			closeBody(response.body);
+			await this.pause(wait, attempt, `Dify answered HTTP ${response.statusCode} to ${method} ${call.path}`, signal, itemIndex);
 		}
 		if (response.statusCode >= 200 && response.statusCode < 300) return response;
 		if (response.statusCode >= 300 && response.statusCode < 400) {
@@ -305,6 +336,25 @@ export class DifyTransport {
 			itemIndex,
 			call.hints,
 		);
+	}
+
+	/** Waits before a retry and says so in n8n's log: a slow call should not look like a hang. */
+	private async pause(
+		ms: number,
+		attempt: number,
+		what: string,
+		signal: AbortSignal | undefined,
+		itemIndex: number,
+	): Promise<void> {
+		this.logger?.warn(
+			`Dify Workflow: ${what}; retrying in ${(ms / 1000).toFixed(1)} s (retry ${attempt + 1} of ${MAX_RETRIES})`,
+			{ node: this.node.name, itemIndex },
+		);
+		try {
+			await sleep(ms, signal);
+		} catch (error) {
+			throw this.readFailure(error, itemIndex);
+		}
 	}
 
 	private async readJson(itemIndex: number, response: Dispatcher.ResponseData, call: CallBase): Promise<unknown> {
@@ -405,5 +455,5 @@ export async function createDifyTransport(ctx: IExecuteFunctions): Promise<DifyT
 		});
 	}
 	const cancelSignal = typeof ctx.getExecutionCancelSignal === 'function' ? ctx.getExecutionCancelSignal() : undefined;
-	return new DifyTransport(node, normaliseBaseUrl(node, credentials.baseUrl), apiKey, cancelSignal);
+	return new DifyTransport(node, normaliseBaseUrl(node, credentials.baseUrl), apiKey, cancelSignal, ctx.logger);
 }

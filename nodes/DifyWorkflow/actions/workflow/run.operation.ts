@@ -9,11 +9,13 @@ import type { DifyTransport } from '../../transport/request';
 import type { DifyBlockingRunResponse, DifyResponseMode, DifyRunRequest, DifyRunResult } from '../../types';
 
 interface RunOptions {
+	concurrency?: number;
 	timeout?: number;
 	workflowId?: string;
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
+const MAX_CONCURRENCY = 50;
 
 const properties: INodeProperties[] = [
 	{
@@ -79,6 +81,15 @@ const properties: INodeProperties[] = [
 		default: {},
 		options: [
 			{
+				displayName: 'Concurrency',
+				name: 'concurrency',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
+				default: 1,
+				description:
+					'How many input items to run at once, over one pool of keep-alive connections. Results keep the order of the input items. Dify may limit concurrent runs per app.',
+			},
+			{
 				displayName: 'Timeout (Seconds)',
 				name: 'timeout',
 				type: 'number',
@@ -123,6 +134,35 @@ function checkStatus(ctx: IExecuteFunctions, itemIndex: number, result: DifyRunR
 	throw attachRunDetails(error, { run: result, emitted });
 }
 
+/**
+ * A stopped n8n execution closes the stream at once, but Dify would go on running (and spending
+ * tokens): ask it to stop the task too. Best effort, and bounded, since n8n is waiting to stop.
+ */
+async function stopCancelledRun(transport: DifyTransport, itemIndex: number, taskId: string, user: string) {
+	try {
+		await transport.json(itemIndex, {
+			method: 'POST',
+			path: `/workflows/tasks/${taskId}/stop`,
+			body: { user },
+			timeoutMs: 5_000,
+			ignoreCancel: true,
+		});
+	} catch {
+		// The execution is being stopped either way; a failed stop request changes nothing for it.
+	}
+}
+
+/** How many items the router may run at once (the Concurrency option of the first item). */
+export function concurrency(this: IExecuteFunctions): number {
+	const value = Number(this.getNodeParameter('options.concurrency', 0, 1));
+	if (!Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY) {
+		throw new NodeOperationError(this.getNode(), `The Concurrency option must be a whole number from 1 to ${MAX_CONCURRENCY}`, {
+			description: 'Set Concurrency to how many items to run at once; 1 runs them one after another.',
+		});
+	}
+	return value;
+}
+
 export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
@@ -154,6 +194,7 @@ export async function execute(
 			body,
 			timeoutMs,
 			hints,
+			retry: 'start',
 		});
 		const result = resultFromBlocking(response);
 		checkStatus(this, itemIndex, result);
@@ -188,7 +229,9 @@ export async function execute(
 			}
 		}
 	} catch (error) {
-		throw attachRunDetails(error as Error, { run: aggregator.knownRun(), emitted: keepEvents ? emitted : undefined });
+		const run = aggregator.knownRun();
+		if (transport.cancelled && run.task_id) await stopCancelledRun(transport, itemIndex, run.task_id, user);
+		throw attachRunDetails(error as Error, { run, emitted: keepEvents ? emitted : undefined });
 	}
 
 	const outcome = aggregator.outcome();

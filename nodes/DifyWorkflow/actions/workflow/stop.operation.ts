@@ -54,6 +54,8 @@ export async function execute(
 		method: 'POST',
 		path: `/workflows/tasks/${taskId}/stop`,
 		body: { user },
+		// Stopping twice is the same as stopping once.
+		retry: 'read',
 	});
 	return [response as unknown as IDataObject];
 }
