@@ -5,6 +5,7 @@ import * as app from './actions/app/App.resource';
 import * as file from './actions/file/File.resource';
 import { router } from './actions/router';
 import * as workflow from './actions/workflow/Workflow.resource';
+import { getInputFields } from './methods/resourceMapping';
 
 export class DifyWorkflow implements INodeType {
 	description: INodeTypeDescription = {
@@ -42,6 +43,10 @@ export class DifyWorkflow implements INodeType {
 			...file.description,
 			...app.description,
 		],
+	};
+
+	methods = {
+		resourceMapping: { getInputFields },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -96,6 +96,18 @@ export interface EngineRunOptions {
 	executionMode?: WorkflowExecuteMode;
 	/** Workflow settings; default `{ executionOrder: 'v1' }`, what n8n gives new workflows. */
 	settings?: IWorkflowSettings;
+	/**
+	 * Receives what nodes send with sendChunk, as n8n's streaming response (Webhook or Chat
+	 * Trigger in Streaming mode) would; with it, `isStreaming()` is true in nodes.
+	 */
+	onChunk?: (chunk: StreamChunk) => void;
+}
+
+/** One chunk a node sent towards a streaming response. */
+export interface StreamChunk {
+	type: string;
+	content?: string;
+	metadata: { nodeName: string; itemIndex: number };
 }
 
 export interface EngineRunResult {
@@ -456,9 +468,12 @@ async function execute(options: EngineRunOptions, env: EngineEnvironment): Promi
 	hooks.addHandler('nodeExecuteAfter', (nodeName) => {
 		executionOrder.push(nodeName);
 	});
+	const onChunk = options.onChunk;
+	if (onChunk) hooks.addHandler('sendChunk', (chunk) => onChunk(chunk as unknown as StreamChunk));
 
 	const additionalData: IWorkflowExecuteAdditionalData = {
 		hooks,
+		streamingEnabled: onChunk !== undefined,
 		executionId,
 		workflowId,
 		userId: 'engine-test-user',

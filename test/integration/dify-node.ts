@@ -4,7 +4,7 @@ import { DifyApi } from '../../credentials/DifyApi.credentials';
 import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
 import type { TestBinary } from '../engine/nodes/TestItems.node';
 import { TEST_ITEMS_TYPE, TestItems, testItemsNode } from '../engine/nodes/TestItems.node';
-import type { EngineNode, EngineRunResult } from '../engine/run-workflow';
+import type { EngineNode, EngineRunResult, StreamChunk } from '../engine/run-workflow';
 import { chain, runWorkflow } from '../engine/run-workflow';
 
 export const DIFY_NODE = 'Dify Workflow';
@@ -34,6 +34,8 @@ export interface DifyNodeOptions {
 	errorOutput?: boolean;
 	binaryMode?: 'default' | 'filesystem';
 	signal?: AbortSignal;
+	/** Makes the run a streaming one, as behind a Webhook or Chat Trigger in Streaming mode. */
+	onChunk?: (chunk: StreamChunk) => void;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun
 		credentials: { difyApi: { 'cred-1': { baseUrl: options.baseUrl, apiKey: options.apiKey } } },
 		binaryMode: options.binaryMode ?? 'default',
 		signal: options.signal,
+		onChunk: options.onChunk,
 	});
 	const error = engine.errorOf(DIFY_NODE) as DifyNodeRun['error'];
 	const errorItems = options.errorOutput && !error ? engine.outputOf(DIFY_NODE, 1) : [];

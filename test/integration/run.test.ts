@@ -259,9 +259,10 @@ describe('Run failures', () => {
 		expect(result.error?.message).toBe('Dify sent no workflow event for 1 s, so the node stopped waiting');
 	});
 
-	it('a streaming pre-run failure of Dify 1.11 (HTTP 400) names the input', async () => {
+	it('a streaming pre-run failure of Dify 1.11 (HTTP 400) gives Dify\'s message', async () => {
 		const legacy = await standinWith({ version: '1.11' });
-		const result = await run({ inputs: {} }, { target: legacy });
+		// Validation off, so Dify itself rejects the missing input, as it would for an unchecked one.
+		const result = await run({ inputs: {}, options: { validateInputs: false } }, { target: legacy });
 		expect(result.error?.message).toBe('topic is required in input form');
 		expect(result.error?.httpCode).toBe('400');
 		expect(result.error?.description).toMatch(/Inputs/);

@@ -444,8 +444,12 @@ export class DifyTransport {
 	}
 }
 
-/** Builds the transport for one execution from the node's Dify API credential. */
-export async function createDifyTransport(ctx: IExecuteFunctions): Promise<DifyTransport> {
+/** What the transport needs of n8n: an execution, or the editor loading options. */
+type TransportContext = Pick<IExecuteFunctions, 'getCredentials' | 'getNode' | 'logger'> &
+	Partial<Pick<IExecuteFunctions, 'getExecutionCancelSignal'>>;
+
+/** Builds the transport for one execution (or one options request) from the Dify API credential. */
+export async function createDifyTransport(ctx: TransportContext): Promise<DifyTransport> {
 	const credentials = await ctx.getCredentials<DifyCredentials>('difyApi');
 	const node = ctx.getNode();
 	const apiKey = typeof credentials.apiKey === 'string' ? credentials.apiKey.trim() : '';

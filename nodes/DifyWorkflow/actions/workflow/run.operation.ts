@@ -1,16 +1,30 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties, ResourceMapperValue } from 'n8n-workflow';
+import type { NodeApiError } from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
+import { resolveFileInputs, resolveRunFiles } from '../../helpers/fileInputs';
+import { checkInputs, describeVariable, inputVariables } from '../../helpers/inputForm';
 import { optionalUuid, readInputs, readRequiredText } from '../../helpers/parameters';
 import { attachRunDetails } from '../../helpers/runFailure';
+import type { StreamOutcome } from '../../helpers/runResult';
 import { RunAggregator, resultFromBlocking } from '../../helpers/runResult';
 import { streamErrorToError } from '../../transport/errors';
 import type { DifyTransport } from '../../transport/request';
-import type { DifyBlockingRunResponse, DifyResponseMode, DifyRunRequest, DifyRunResult } from '../../types';
+import type {
+	DifyAppParameters,
+	DifyBlockingRunResponse,
+	DifyInputVariable,
+	DifyResponseMode,
+	DifyRunRequest,
+	DifyRunResult,
+} from '../../types';
 
 interface RunOptions {
 	concurrency?: number;
+	files?: string;
+	streamVariables?: string;
 	timeout?: number;
+	validateInputs?: boolean;
 	workflowId?: string;
 }
 
@@ -19,9 +33,48 @@ const MAX_CONCURRENCY = 50;
 
 const properties: INodeProperties[] = [
 	{
+		displayName: 'Input Mode',
+		name: 'inputMode',
+		type: 'options',
+		options: [
+			{
+				name: 'JSON',
+				value: 'json',
+				description: 'Write the inputs as one JSON object',
+			},
+			{
+				name: 'Map Fields',
+				value: 'mapped',
+				description: "One field per input variable of the app, loaded from Dify with its type and options",
+			},
+		],
+		default: 'json',
+	},
+	{
+		displayName: 'Inputs',
+		name: 'inputFields',
+		type: 'resourceMapper',
+		noDataExpression: true,
+		default: { mappingMode: 'defineBelow', value: null },
+		required: true,
+		displayOptions: { show: { inputMode: ['mapped'] } },
+		typeOptions: {
+			loadOptionsDependsOn: ['inputMode'],
+			resourceMapper: {
+				resourceMapperMethod: 'getInputFields',
+				mode: 'add',
+				fieldWords: { singular: 'input', plural: 'inputs' },
+				addAllFields: true,
+				multiKeyMatch: false,
+				supportAutoMap: true,
+			},
+		},
+	},
+	{
 		displayName: 'Inputs',
 		name: 'inputs',
 		type: 'json',
+		displayOptions: { show: { inputMode: ['json'] } },
 		default: '{}',
 		description:
 			"The workflow's input variables as a JSON object keyed by variable name, e.g. {\"topic\": \"Mount Fuji\"}. App → Get Parameters lists the app's variables.",
@@ -90,6 +143,24 @@ const properties: INodeProperties[] = [
 					'How many input items to run at once, over one pool of keep-alive connections. Results keep the order of the input items. Dify may limit concurrent runs per app.',
 			},
 			{
+				displayName: 'Files',
+				name: 'files',
+				type: 'string',
+				default: '',
+				placeholder: 'data, https://example.com/photo.png',
+				description:
+					"Files for the run's files list (sys.files): binary field names of the input item (uploaded to Dify first) or URLs, separated by commas",
+			},
+			{
+				displayName: 'Stream Text Of',
+				name: 'streamVariables',
+				type: 'string',
+				default: '',
+				placeholder: 'text, 1782800000002.text',
+				description:
+					"Behind a Webhook or Chat Trigger in Streaming response mode, the text of Dify's text_chunk events is forwarded as it arrives. Empty forwards all of it; otherwise only the chunks of these variables: names (the last part of the chunk's from_variable_selector) or selectors (node_id.name), separated by commas.",
+			},
+			{
 				displayName: 'Timeout (Seconds)',
 				name: 'timeout',
 				type: 'number',
@@ -97,6 +168,14 @@ const properties: INodeProperties[] = [
 				default: DEFAULT_TIMEOUT_SECONDS,
 				description:
 					'Streaming: the longest wait for the next workflow event (keep-alive pings do not count). Blocking: the longest wait for the answer.',
+			},
+			{
+				displayName: 'Validate Inputs',
+				name: 'validateInputs',
+				type: 'boolean',
+				default: true,
+				description:
+					"Whether to check the inputs against the app's input form (GET /parameters, once per execution) before running: missing required inputs and unknown keys are reported at once instead of Dify 1.13 waiting silently",
 			},
 			{
 				displayName: 'Workflow ID',
@@ -120,8 +199,13 @@ const WORKFLOW_ID_ADVICE =
 	'Set the Workflow ID option to the UUID of a published workflow version (workflow_id in a run result), or clear it to run the published workflow.';
 
 /** A run that ended failed or stopped is an error of its item. */
-function checkStatus(ctx: IExecuteFunctions, itemIndex: number, result: DifyRunResult, emitted?: IDataObject[]) {
-	if (result.status !== 'failed' && result.status !== 'stopped') return;
+function statusFailure(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	result: DifyRunResult,
+	emitted?: IDataObject[],
+): NodeOperationError | undefined {
+	if (result.status !== 'failed' && result.status !== 'stopped') return undefined;
 	const reason = result.error ?? 'no reason given';
 	const error = new NodeOperationError(
 		ctx.getNode(),
@@ -131,7 +215,7 @@ function checkStatus(ctx: IExecuteFunctions, itemIndex: number, result: DifyRunR
 			description: `Workflow run ${result.workflow_run_id ?? '(unknown)'} ended with status ${result.status}. Its node-by-node trace is in the app's logs in Dify.`,
 		},
 	);
-	throw attachRunDetails(error, { run: result, emitted });
+	return attachRunDetails(error, { run: result, emitted });
 }
 
 /**
@@ -152,6 +236,57 @@ async function stopCancelledRun(transport: DifyTransport, itemIndex: number, tas
 	}
 }
 
+/**
+ * Forwards text chunks to n8n's streaming response (Webhook or Chat Trigger in Streaming mode).
+ * Feature-detected: n8n before 1.103 has no isStreaming(), and then nothing is forwarded.
+ */
+class LiveText {
+	private readonly wanted: Set<string> | undefined;
+
+	private constructor(
+		private readonly ctx: IExecuteFunctions,
+		private readonly itemIndex: number,
+		variables: string | undefined,
+	) {
+		const names = (variables ?? '')
+			.split(',')
+			.map((name) => name.trim())
+			.filter(Boolean);
+		this.wanted = names.length > 0 ? new Set(names) : undefined;
+	}
+
+	static open(ctx: IExecuteFunctions, itemIndex: number, variables: string | undefined): LiveText | undefined {
+		if (typeof ctx.isStreaming !== 'function' || !ctx.isStreaming()) return undefined;
+		const live = new LiveText(ctx, itemIndex, variables);
+		live.send('begin');
+		return live;
+	}
+
+	/** Sends the text of a text_chunk event, when its variable is one that is wanted. */
+	text(event: IDataObject): void {
+		const data = event.data as { text?: unknown; from_variable_selector?: unknown } | undefined;
+		if (typeof data?.text !== 'string' || data.text === '') return;
+		if (this.wanted) {
+			const selector = Array.isArray(data.from_variable_selector) ? data.from_variable_selector.map(String) : [];
+			if (!this.wanted.has(selector.join('.')) && !this.wanted.has(selector.at(-1) ?? '')) return;
+		}
+		this.send('item', data.text);
+	}
+
+	end(): void {
+		this.send('end');
+	}
+
+	fail(message: string): void {
+		this.send('error', message);
+	}
+
+	private send(type: 'begin' | 'item' | 'end' | 'error', content?: string): void {
+		// Chunks are not awaited one by one: n8n keeps them in order, and a slow client must not slow the read.
+		void Promise.resolve(this.ctx.sendChunk(type, this.itemIndex, content)).catch(() => {});
+	}
+}
+
 /** How many items the router may run at once (the Concurrency option of the first item). */
 export function concurrency(this: IExecuteFunctions): number {
 	const value = Number(this.getNodeParameter('options.concurrency', 0, 1));
@@ -163,12 +298,54 @@ export function concurrency(this: IExecuteFunctions): number {
 	return value;
 }
 
+/** The app's input form, asked of Dify once per execution however many items run. */
+const formByTransport = new WeakMap<DifyTransport, Promise<DifyInputVariable[]>>();
+
+function appForm(transport: DifyTransport, itemIndex: number): Promise<DifyInputVariable[]> {
+	let form = formByTransport.get(transport);
+	if (!form) {
+		form = transport
+			.json<DifyAppParameters>(itemIndex, { method: 'GET', path: '/parameters' })
+			.then(inputVariables);
+		formByTransport.set(transport, form);
+	}
+	return form;
+}
+
+/** Inputs from the field mapper: the fields set below, or the item's fields that match the form. */
+function readMappedInputs(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
+	const mapping = ctx.getNodeParameter('inputFields', itemIndex) as ResourceMapperValue;
+	const fields = (mapping.schema ?? []).filter((field) => !field.removed).map((field) => field.id);
+	const source: IDataObject =
+		mapping.mappingMode === 'autoMapInputData' ? ctx.getInputData()[itemIndex].json : ((mapping.value ?? {}) as IDataObject);
+	const inputs: IDataObject = {};
+	for (const [key, value] of Object.entries(source)) {
+		// An empty field means "not given": Dify then applies the variable's default.
+		if (value === null || value === undefined || value === '') continue;
+		if (mapping.mappingMode !== 'autoMapInputData' || fields.includes(key)) inputs[key] = value;
+	}
+	return inputs;
+}
+
+function inputProblem(ctx: IExecuteFunctions, itemIndex: number, inputs: IDataObject, form: DifyInputVariable[]) {
+	const problem = checkInputs(inputs, form);
+	if (!problem) return;
+	const parts: string[] = [];
+	if (problem.missing.length > 0) parts.push(`lack the required ${problem.missing.map(describeVariable).join(', ')}`);
+	if (problem.unknown.length > 0) parts.push(`have keys the app does not know: ${problem.unknown.join(', ')}`);
+	throw new NodeOperationError(ctx.getNode(), `The Inputs ${parts.join(' and ')}`, {
+		itemIndex,
+		description: `The app's inputs are: ${form.map(describeVariable).join(', ') || 'none'}. Set the required ones; Dify would drop unknown keys. Turn off Options → Validate Inputs to send the inputs unchecked.`,
+	});
+}
+
 export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
 ): Promise<IDataObject[]> {
-	const inputs = readInputs(this, itemIndex);
+	const inputMode = this.getNodeParameter('inputMode', itemIndex, 'json') as 'json' | 'mapped';
+	let inputs = inputMode === 'mapped' ? readMappedInputs(this, itemIndex) : readInputs(this, itemIndex);
 	const user = readRequiredText(
 		this,
 		itemIndex,
@@ -181,8 +358,15 @@ export async function execute(
 	const workflowId = optionalUuid(this, itemIndex, options.workflowId, 'Workflow ID', WORKFLOW_ID_ADVICE);
 	const timeoutMs = Math.max(1, Number(options.timeout) || DEFAULT_TIMEOUT_SECONDS) * 1000;
 
+	if (options.validateInputs !== false) {
+		const form = await appForm(transport, itemIndex);
+		inputProblem(this, itemIndex, inputs, form);
+		inputs = await resolveFileInputs(this, itemIndex, transport, inputs, form, user);
+	}
+	const files = await resolveRunFiles(this, itemIndex, transport, options.files, user);
+
 	const path = workflowId ? `/workflows/${workflowId}/run` : '/workflows/run';
-	const body: DifyRunRequest = { inputs, user, response_mode: responseMode };
+	const body: DifyRunRequest = { inputs, user, response_mode: responseMode, ...(files ? { files } : {}) };
 	const hints = workflowId
 		? { not_found: `No published workflow version has the ID ${workflowId}. ${WORKFLOW_ID_ADVICE}` }
 		: {};
@@ -197,7 +381,8 @@ export async function execute(
 			retry: 'start',
 		});
 		const result = resultFromBlocking(response);
-		checkStatus(this, itemIndex, result);
+		const failure = statusFailure(this, itemIndex, result);
+		if (failure) throw failure;
 		return [result as unknown as IDataObject];
 	}
 
@@ -212,45 +397,64 @@ export async function execute(
 	if (stream.kind === 'json') {
 		// A server or proxy that would not stream answered as if blocking: same result, no events.
 		const result = resultFromBlocking(stream.body as DifyBlockingRunResponse);
-		checkStatus(this, itemIndex, result);
+		const failure = statusFailure(this, itemIndex, result);
+		if (failure) throw failure;
 		return [result as unknown as IDataObject];
 	}
 
 	const aggregator = new RunAggregator();
 	const emitted: IDataObject[] = [];
 	const keepEvents = output === 'events';
+	const live = LiveText.open(this, itemIndex, options.streamVariables);
 	try {
 		reading: for await (const frames of stream.frames) {
 			for (const frame of frames) {
 				let parsed: IDataObject | undefined;
 				const parse = () => (parsed ??= transport.event<IDataObject>(itemIndex, frame));
 				if (keepEvents) emitted.push(parse());
+				if (live && frame.name === 'text_chunk') live.text(parse());
 				if (aggregator.accept(frame.name, parse)) break reading;
 			}
 		}
 	} catch (error) {
 		const run = aggregator.knownRun();
 		if (transport.cancelled && run.task_id) await stopCancelledRun(transport, itemIndex, run.task_id, user);
+		live?.fail((error as Error).message);
 		throw attachRunDetails(error as Error, { run, emitted: keepEvents ? emitted : undefined });
 	}
-
 	const outcome = aggregator.outcome();
+	const failure = outcomeFailure(this, itemIndex, outcome, aggregator, keepEvents ? emitted : undefined);
+	if (failure) {
+		live?.fail(failure.message);
+		throw failure;
+	}
+	live?.end();
+	return keepEvents ? emitted : [(outcome as { result: DifyRunResult }).result as unknown as IDataObject];
+}
+
+/** How the stream ended, as an error of the item when it was not a usable result. */
+function outcomeFailure(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	outcome: StreamOutcome | undefined,
+	aggregator: RunAggregator,
+	emitted?: IDataObject[],
+): NodeApiError | NodeOperationError | undefined {
 	if (!outcome) {
 		const run = aggregator.knownRun();
-		const error = new NodeOperationError(this.getNode(), 'The event stream from Dify ended before the run finished', {
+		const error = new NodeOperationError(ctx.getNode(), 'The event stream from Dify ended before the run finished', {
 			itemIndex,
 			description: `Dify closed the stream without a workflow_finished event. The run ${
 				run.workflow_run_id ?? '(no ID received)'
 			} may still be going on or may have failed in Dify: check it with Workflow → Get Run.`,
 		});
-		throw attachRunDetails(error, { run, emitted: keepEvents ? emitted : undefined });
+		return attachRunDetails(error, { run, emitted });
 	}
 	if (outcome.kind === 'error') {
-		throw attachRunDetails(streamErrorToError(this.getNode(), outcome.event, itemIndex), {
+		return attachRunDetails(streamErrorToError(ctx.getNode(), outcome.event, itemIndex), {
 			run: outcome.run,
-			emitted: keepEvents ? emitted : undefined,
+			emitted,
 		});
 	}
-	checkStatus(this, itemIndex, outcome.result, keepEvents ? emitted : undefined);
-	return keepEvents ? emitted : [outcome.result as unknown as IDataObject];
+	return statusFailure(ctx, itemIndex, outcome.result, emitted);
 }

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+
+import type { IDataObject } from 'n8n-workflow';
+
+import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
+import type { DifyStandin } from '../standin/server';
+import { startDifyStandin } from '../standin/server';
+import type { BinarySpec } from './dify-node';
+import { runDifyNode } from './dify-node';
+
+let standin: DifyStandin;
+
+beforeAll(async () => {
+	standin = await startDifyStandin();
+});
+afterAll(async () => {
+	await standin.close();
+});
+beforeEach(() => standin.reset());
+
+const run = (parameters: IDataObject, extra: { items?: IDataObject[]; binaries?: BinarySpec[] } = {}) =>
+	runDifyNode({
+		parameters: {
+			resource: 'workflow',
+			operation: 'run',
+			user: 'u',
+			responseMode: 'blocking',
+			...parameters,
+		} as never,
+		baseUrl: standin.url,
+		apiKey: standin.apiKey,
+		...extra,
+	});
+
+const runBodies = () => standin.requests.filter((r) => r.path === '/v1/workflows/run').map((r) => r.json as IDataObject);
+
+describe('typed inputs from the app', () => {
+	it('loads the input form into the field mapper: types, options, required flags, defaults', async () => {
+		const node = new DifyWorkflow();
+		const context = {
+			getCredentials: async () => ({ baseUrl: standin.url, apiKey: standin.apiKey }),
+			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify.difyWorkflow', typeVersion: 1, parameters: {} }),
+			logger: undefined,
+		};
+		const { fields } = await node.methods.resourceMapping.getInputFields.call(context as never);
+		const byId = Object.fromEntries(fields.map((field) => [field.id, field]));
+		expect(byId.topic).toMatchObject({ displayName: 'Topic', type: 'string', required: true });
+		expect(byId.scenario).toMatchObject({ type: 'options', required: false, defaultValue: 'llm' });
+		expect(byId.scenario.options).toEqual(expect.arrayContaining([{ name: 'fail', value: 'fail' }]));
+		expect(byId.chunks).toMatchObject({ type: 'number' });
+		expect(byId.doc).toMatchObject({ type: 'string', displayName: expect.stringMatching(/binary field or URL/) });
+	});
+
+	it('sends the mapped fields as inputs', async () => {
+		const result = await run({
+			inputMode: 'mapped',
+			inputFields: { mappingMode: 'defineBelow', value: { topic: '={{ $json.name }}', scenario: 'llm', chunks: '' }, schema: [] },
+		}, { items: [{ name: 'Kilimanjaro' }] });
+		expect(result.error).toBeUndefined();
+		expect(runBodies()[0].inputs).toEqual({ topic: 'Kilimanjaro', scenario: 'llm' });
+		expect((result.items[0].json.outputs as IDataObject).answer).toEqual(expect.stringContaining('Kilimanjaro'));
+	});
+
+	it('Map automatically takes the item fields that match the form', async () => {
+		await run(
+			{
+				inputMode: 'mapped',
+				inputFields: {
+					mappingMode: 'autoMapInputData',
+					value: null,
+					schema: [
+						{ id: 'topic', displayName: 'Topic', required: true, defaultMatch: false, display: true },
+						{ id: 'scenario', displayName: 'Scenario', required: false, defaultMatch: false, display: true },
+					],
+				},
+			},
+			{ items: [{ topic: 'Denali', unrelated: 'left out' }] },
+		);
+		expect(runBodies()[0].inputs).toEqual({ topic: 'Denali' });
+	});
+
+	it('reports missing required inputs and unknown keys before the run, naming them', async () => {
+		const result = await run({ inputMode: 'json', inputs: '{"tpoic": "typo"}' });
+		expect(result.error?.message).toBe(
+			'The Inputs lack the required topic (Topic) and have keys the app does not know: tpoic',
+		);
+		expect(result.error?.description).toMatch(/The app's inputs are: topic \(Topic\), scenario/);
+		expect(runBodies()).toHaveLength(0);
+	});
+
+	it('asks for the form once per execution, however many items run', async () => {
+		await run({ inputMode: 'json', inputs: '={{ { "topic": $json.t } }}' }, { items: [{ t: 'a' }, { t: 'b' }, { t: 'c' }] });
+		expect(standin.requests.filter((r) => r.path === '/v1/parameters')).toHaveLength(1);
+		expect(runBodies()).toHaveLength(3);
+	});
+});
+
+describe('files in', () => {
+	const notes = 'Trip notes: Mount Fuji in July.';
+
+	it('uploads a binary field named in a file input, then sends it as a local file', async () => {
+		const result = await run(
+			{ inputMode: 'json', inputs: '{"topic": "notes", "doc": "report"}' },
+			{ binaries: [{ property: 'report', fileName: 'notes.md', mimeType: 'text/markdown', text: notes }] },
+		);
+		expect(result.error).toBeUndefined();
+		const upload = standin.requests.find((r) => r.path === '/v1/files/upload');
+		expect(upload?.multipart?.files[0]).toMatchObject({
+			filename: 'notes.md',
+			sha256: createHash('sha256').update(notes).digest('hex'),
+		});
+		const doc = runBodies()[0].inputs as IDataObject;
+		expect(doc.doc).toEqual({ type: 'document', transfer_method: 'local_file', upload_file_id: expect.any(String) });
+	});
+
+	it('sends a URL as a remote file, with the type from its extension', async () => {
+		await run({
+			inputMode: 'mapped',
+			inputFields: { mappingMode: 'defineBelow', value: { topic: 'x', doc: 'https://example.com/files/report.pdf' }, schema: [] },
+		});
+		expect((runBodies()[0].inputs as IDataObject).doc).toEqual({
+			type: 'document',
+			transfer_method: 'remote_url',
+			url: 'https://example.com/files/report.pdf',
+		});
+	});
+
+	it("fills the run's files list from binary fields and URLs", async () => {
+		await run(
+			{ inputMode: 'json', inputs: '{"topic": "x"}', options: { files: 'photo, https://example.com/a.mp3' } },
+			{ binaries: [{ property: 'photo', fileName: 'cat.png', mimeType: 'image/png', base64: 'iVBORw0KGgo=' }] },
+		);
+		expect(runBodies()[0].files).toEqual([
+			{ type: 'image', transfer_method: 'local_file', upload_file_id: expect.any(String) },
+			{ type: 'audio', transfer_method: 'remote_url', url: 'https://example.com/a.mp3' },
+		]);
+	});
+
+	it('names a binary field that is not there', async () => {
+		const result = await run({ inputMode: 'json', inputs: '{"topic": "x", "doc": "attachment"}' });
+		expect(result.error?.message).toBe('No binary field "attachment" on the item for a file input');
+		expect(runBodies()).toHaveLength(0);
+	});
+});
