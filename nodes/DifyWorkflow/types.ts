@@ -1,3 +1,5 @@
+import type { IBinaryKeyData, IDataObject } from 'n8n-workflow';
+
 /**
  * Shapes of Dify's Service API for workflow apps (Dify 1.11 to 1.16), as the node reads and
  * writes them. Fields Dify may add later are tolerated: every object type is open.
@@ -19,6 +21,19 @@ export interface DifyErrorBody {
 	code: string;
 	message: string;
 	status: number;
+}
+
+/** A file as Dify puts it into a run's outputs (`url` is a signed, time-limited link). */
+export interface DifyOutputFile {
+	dify_model_identity?: '__dify__file__';
+	type?: DifyFileType;
+	transfer_method?: string;
+	filename?: string;
+	extension?: string;
+	mime_type?: string;
+	size?: number;
+	url: string;
+	[key: string]: unknown;
 }
 
 /** A file reference sent as an input value or in `files`. */
@@ -341,6 +356,12 @@ export type DifyStreamEvent =
 	| DifyStreamErrorEvent
 	| DifyTtsEvent
 	| DifyPassThroughEvent;
+
+/** What an operation gives for one input item; the router adds `pairedItem`. */
+export interface OperationItem {
+	json: IDataObject;
+	binary?: IBinaryKeyData;
+}
 
 /** Events after which Dify sends nothing useful: the node stops reading there. */
 export const TERMINAL_EVENTS: ReadonlySet<string> = new Set([

@@ -142,3 +142,31 @@ describe('files in', () => {
 		expect(runBodies()).toHaveLength(0);
 	});
 });
+
+describe('files out', () => {
+	it('downloads the files the outputs reference into binary properties, without sending the key', async () => {
+		const result = await run({
+			inputMode: 'json',
+			inputs: '{"topic": "x", "scenario": "files"}',
+			responseMode: 'streaming',
+			output: 'final',
+			options: { downloadFiles: true },
+		});
+		expect(result.error).toBeUndefined();
+		const item = result.items[0];
+		expect(Object.keys(item.binary ?? {}).sort()).toEqual(['charts_0', 'report']);
+		expect(item.binary?.report).toMatchObject({ fileName: 'report.txt', mimeType: 'text/plain' });
+		expect(item.binary?.charts_0).toMatchObject({ fileName: 'chart.png', mimeType: 'image/png' });
+		const report = await result.engine.binaryBuffer(item, 'report');
+		expect(report.toString('utf8')).toBe('Mount Fuji report: 3,776 m. 富士山\n');
+		const downloads = standin.requests.filter((r) => r.path.startsWith('/files/'));
+		expect(downloads).toHaveLength(2);
+		expect(downloads.every((r) => r.headers.authorization === undefined)).toBe(true);
+	});
+
+	it('leaves the files alone unless asked', async () => {
+		const result = await run({ inputMode: 'json', inputs: '{"topic": "x", "scenario": "files"}' });
+		expect(result.items[0].binary).toBeUndefined();
+		expect(standin.requests.filter((r) => r.path.startsWith('/files/'))).toHaveLength(0);
+	});
+});

@@ -52,6 +52,7 @@ export const SCENARIO_NAMES = [
 	'tts',
 	'many',
 	'slow',
+	'files',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

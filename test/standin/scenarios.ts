@@ -295,6 +295,42 @@ interface LlmHooks {
 	afterChunk?: (index: number) => Iterable<Step>;
 	/** Extra steps just before workflow_finished. */
 	beforeFinish?: () => Iterable<Step>;
+	/** The run's outputs, when they are more than the answer. */
+	outputs?: (answer: string) => Record<string, unknown>;
+}
+
+/** Files that runs of the `files` scenario output, served at /files/<id>/file-preview. */
+export const OUTPUT_FILES: Record<string, { filename: string; mimeType: string; content: Buffer }> = {
+	'7d0c1a52-0b6f-4f0e-9a53-1c2e3f4a5b01': {
+		filename: 'report.txt',
+		mimeType: 'text/plain',
+		content: Buffer.from('Mount Fuji report: 3,776 m. 富士山\n', 'utf8'),
+	},
+	'7d0c1a52-0b6f-4f0e-9a53-1c2e3f4a5b02': {
+		filename: 'chart.png',
+		mimeType: 'image/png',
+		content: Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64'),
+	},
+};
+
+/** A file object as Dify puts it into outputs (dify-api.md §6), with a signed relative URL. */
+function outputFile(id: string, tenantId: string): Record<string, unknown> {
+	const file = OUTPUT_FILES[id];
+	const extension = file.filename.slice(file.filename.lastIndexOf('.'));
+	return {
+		dify_model_identity: '__dify__file__',
+		id: null,
+		tenant_id: tenantId,
+		type: file.mimeType.startsWith('image/') ? 'image' : 'document',
+		transfer_method: 'tool_file',
+		remote_url: null,
+		related_id: id,
+		filename: file.filename,
+		extension,
+		mime_type: file.mimeType,
+		size: file.content.length,
+		url: `/files/${id}/file-preview?timestamp=1782806400&nonce=abc123&sign=c2lnbmVk`,
+	};
 }
 
 /** Transcript (a): start → LLM (streamed tokens) → end. */
@@ -315,7 +351,7 @@ function* llm(f: RunEvents, hooks: LlmHooks = {}): Generator<Step> {
 	yield event(f.nodeStarted(end));
 	yield event(f.nodeFinished(end, { inputs: { answer }, outputs: { answer }, metadata: null }));
 	if (hooks.beforeFinish) yield* hooks.beforeFinish();
-	yield event(f.workflowFinished('succeeded', { answer }, { tokens: 70, steps: 3 }));
+	yield event(f.workflowFinished('succeeded', hooks.outputs ? hooks.outputs(answer) : { answer }, { tokens: 70, steps: 3 }));
 }
 
 /** The first `chunkCount` steps of an LLM run's text, for scenarios that break off there. */
@@ -659,6 +695,12 @@ function scenarioSteps(f: RunEvents, scenario: ScenarioName, version: DifyVersio
 			return many(f, Math.floor(numberInput(run, 'chunks', 1000)));
 		case 'slow':
 			return paced(llm(f), numberInput(run, 'delay_ms', 200));
+		case 'files': {
+			const [report, chart] = Object.keys(OUTPUT_FILES);
+			return llm(f, {
+				outputs: (answer) => ({ answer, report: outputFile(report, 'tenant-1'), charts: [outputFile(chart, 'tenant-1')] }),
+			});
+		}
 	}
 }
 

@@ -31,7 +31,7 @@ import type { MultipartSummary } from './multipart';
 import type { PlaySettings, RunBinding } from './runner';
 import { playBlocking, streamSteps } from './runner';
 import type { Step } from './scenarios';
-import { blockingResponse, invalidInputSteps, runSteps } from './scenarios';
+import { blockingResponse, invalidInputSteps, OUTPUT_FILES, runSteps } from './scenarios';
 import type { Chunking, LineEnding } from './sse-writer';
 
 export type { StoredRun } from './app';
@@ -172,6 +172,8 @@ interface Route {
 	streamsBody?: boolean;
 	/** Routes that start runs honour 'stall-after-events'; others hang under it. */
 	startsRuns?: boolean;
+	/** Signed file links need no API key, as in Dify. */
+	public?: boolean;
 	handle: (ctx: RequestContext) => Promise<void> | void;
 }
 
@@ -338,6 +340,8 @@ class Standin implements DifyStandin {
 			{ method: 'GET', pattern: /^\/v1\/parameters$/, handle: json(appParameters(this.settings.uploadLimitsMb)) },
 			{ method: 'GET', pattern: /^\/v1\/site$/, handle: json(APP_SITE) },
 			{ method: 'GET', pattern: /^\/v1\/meta$/, handle: json({ tool_icons: {} }) },
+			// Dify serves file previews beside the API, not under /v1, with signed query strings.
+			{ method: 'GET', pattern: /^\/files\/([^/]+)\/file-preview$/, public: true, handle: (ctx) => this.filePreview(ctx) },
 			{ method: 'POST', pattern: /^\/v1\/workflows\/run$/, startsRuns: true, handle: (ctx) => this.run(ctx) },
 			{ method: 'GET', pattern: /^\/v1\/workflows\/run\/([^/]+)$/, handle: (ctx) => this.runDetail(ctx) },
 			{
@@ -384,7 +388,7 @@ class Standin implements DifyStandin {
 				if (!body) throw new ApiError(413, 'request_entity_too_large', 'The data value transmitted exceeds the capacity limit.');
 				ctx.body = body;
 			}
-			this.authenticate(req);
+			if (!route.public) this.authenticate(req);
 			await route.handle(ctx);
 		} catch (error) {
 			this.fail(req, res, error);
@@ -632,6 +636,20 @@ class Standin implements DifyStandin {
 	 * A JSON answer in Python's json.dumps style; flask-restx resources end it with a newline and
 	 * send a bare `application/json`.
 	 */
+	private filePreview(ctx: RequestContext): void {
+		const file = OUTPUT_FILES[ctx.params[0]];
+		if (!file || !ctx.record.query.sign) {
+			this.sendJson(ctx.res, 404, { code: 'not_found', message: 'File not found.', status: 404 });
+			return;
+		}
+		ctx.res.writeHead(200, {
+			'content-type': file.mimeType,
+			'content-length': String(file.content.length),
+			'content-disposition': `inline; filename="${file.filename}"`,
+		});
+		ctx.res.end(file.content);
+	}
+
 	private sendJson(
 		res: ServerResponse,
 		status: number,

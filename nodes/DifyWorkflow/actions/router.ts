@@ -3,12 +3,13 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { runDetailsOf } from '../helpers/runFailure';
 import type { DifyTransport } from '../transport/request';
+import type { OperationItem } from '../types';
 import { createDifyTransport } from '../transport/request';
 import * as app from './app/App.resource';
 import * as file from './file/File.resource';
 import * as workflow from './workflow/Workflow.resource';
 
-type Operation = (this: IExecuteFunctions, itemIndex: number, transport: DifyTransport) => Promise<IDataObject[]>;
+type Operation = (this: IExecuteFunctions, itemIndex: number, transport: DifyTransport) => Promise<OperationItem[]>;
 
 interface OperationModule {
 	execute: Operation;
@@ -32,7 +33,7 @@ const operations: Record<string, Record<string, OperationModule>> = {
 };
 
 /** What one input item gave: its output objects, or the error that ended it. */
-type Outcome = { results: IDataObject[] } | { error: unknown };
+type Outcome = { results: OperationItem[] } | { error: unknown };
 
 /** Guarantees the error that leaves the node is an n8n error for its item and never shows the key. */
 function asNodeError(
@@ -97,7 +98,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		if (!outcome) continue;
 		const pairedItem = { item: itemIndex };
 		if ('results' in outcome) {
-			for (const json of outcome.results) returnData.push({ json, pairedItem });
+			for (const result of outcome.results) returnData.push({ ...result, pairedItem });
 			continue;
 		}
 		const nodeError = asNodeError(this, outcome.error, itemIndex, transport);

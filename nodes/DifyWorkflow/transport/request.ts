@@ -34,6 +34,10 @@ interface CallBase {
 	retry?: RetryPolicy;
 	/** Made even when the execution is being stopped (the stop call that ends a cancelled run). */
 	ignoreCancel?: boolean;
+	/** An absolute address instead of base URL + path (a signed file link). */
+	url?: string;
+	/** Sent without the API key. */
+	anonymous?: boolean;
 }
 
 export interface JsonCall extends CallBase {
@@ -248,7 +252,31 @@ export class DifyTransport {
 		}
 	}
 
+	/**
+	 * Downloads a file Dify links to in a run's outputs. The link is signed, so no API key is sent
+	 * (it may point at another host); a relative link is resolved against the base URL's host.
+	 */
+	async download(itemIndex: number, link: string): Promise<{ body: Readable; contentType?: string }> {
+		let url: URL;
+		try {
+			url = new URL(link, this.baseUrl);
+		} catch {
+			throw new NodeApiError(this.node, { message: 'bad file link' }, {
+				message: `Dify linked an output file with an address that is not a URL: ${link.slice(0, 200)}`,
+				itemIndex,
+			});
+		}
+		const response = await this.send(
+			itemIndex,
+			'GET',
+			{ path: url.pathname, url: url.toString(), anonymous: true, timeoutMs: 10 * 60_000 },
+			{ accept: '*/*' },
+		);
+		return { body: response.body, contentType: headerValue(response.headers, 'content-type') || undefined };
+	}
+
 	private url(call: CallBase): string {
+		if (call.url) return call.url;
 		const url = new URL(this.baseUrl + call.path);
 		for (const [key, value] of Object.entries(call.query ?? {})) {
 			if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
@@ -269,10 +297,8 @@ export class DifyTransport {
 		extraSignal?: AbortSignal,
 	): Promise<Dispatcher.ResponseData> {
 		const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-		const headers: Record<string, string> = {
-			authorization: `Bearer ${this.apiKey}`,
-			accept: payload.accept ?? 'application/json',
-		};
+		const headers: Record<string, string> = { accept: payload.accept ?? 'application/json' };
+		if (!call.anonymous) headers.authorization = `Bearer ${this.apiKey}`;
 		if (payload.contentType) headers['content-type'] = payload.contentType;
 		if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
 		const signals = [call.ignoreCancel ? undefined : this.cancelSignal, extraSignal].filter(

@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import type { DifyTransport } from '../../transport/request';
-import type { DifyAppInfo } from '../../types';
+import type { DifyAppInfo, OperationItem } from '../../types';
 
 export const description: INodeProperties[] = updateDisplayOptions(
 	{ show: { resource: ['app'], operation: ['getInfo'] } },
@@ -14,7 +14,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
-): Promise<IDataObject[]> {
+): Promise<OperationItem[]> {
 	const info = await transport.json<DifyAppInfo>(itemIndex, { method: 'GET', path: '/info' });
-	return [info as IDataObject];
+	return [{ json: info as IDataObject }];
 }

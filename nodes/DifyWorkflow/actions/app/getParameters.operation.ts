@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import type { DifyTransport } from '../../transport/request';
-import type { DifyAppParameters } from '../../types';
+import type { DifyAppParameters, OperationItem } from '../../types';
 
 export const description: INodeProperties[] = updateDisplayOptions(
 	{ show: { resource: ['app'], operation: ['getParameters'] } },
@@ -14,7 +14,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
-): Promise<IDataObject[]> {
+): Promise<OperationItem[]> {
 	const parameters = await transport.json<DifyAppParameters>(itemIndex, { method: 'GET', path: '/parameters' });
-	return [parameters as IDataObject];
+	return [{ json: parameters as IDataObject }];
 }

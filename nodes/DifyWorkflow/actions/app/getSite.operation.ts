@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import type { DifyTransport } from '../../transport/request';
-import type { DifyAppSite } from '../../types';
+import type { DifyAppSite, OperationItem } from '../../types';
 
 export const description: INodeProperties[] = updateDisplayOptions(
 	{ show: { resource: ['app'], operation: ['getSite'] } },
@@ -14,11 +14,11 @@ export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
-): Promise<IDataObject[]> {
+): Promise<OperationItem[]> {
 	const site = await transport.json<DifyAppSite>(itemIndex, {
 		method: 'GET',
 		path: '/site',
 		hints: { forbidden: 'The app has no web app (site), or its workspace is archived. Enable the web app of this app in Dify.' },
 	});
-	return [site as IDataObject];
+	return [{ json: site as IDataObject }];
 }

@@ -4,7 +4,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import { fileFromBinary } from '../../helpers/binaryFile';
 import { readRequiredText } from '../../helpers/parameters';
 import type { DifyTransport } from '../../transport/request';
-import type { DifyUploadedFile } from '../../types';
+import type { DifyUploadedFile, OperationItem } from '../../types';
 
 const properties: INodeProperties[] = [
 	{
@@ -52,7 +52,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
-): Promise<IDataObject[]> {
+): Promise<OperationItem[]> {
 	const property = readRequiredText(
 		this,
 		itemIndex,
@@ -67,5 +67,5 @@ export async function execute(
 		'User',
 		'Set User to the end user identifier the file belongs to.',
 	);
-	return [(await uploadBinary(this, itemIndex, transport, property, user)) as unknown as IDataObject];
+	return [{ json: (await uploadBinary(this, itemIndex, transport, property, user)) as unknown as IDataObject }];
 }

@@ -3,7 +3,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 
 import { readPositiveInteger, toUtcIso } from '../../helpers/parameters';
 import type { DifyTransport } from '../../transport/request';
-import type { DifyLogPage, DifyLogQuery } from '../../types';
+import type { DifyLogPage, DifyLogQuery, OperationItem } from '../../types';
 
 /** Dify's largest page (dify-api.md §8.4): more is refused, not clamped. */
 const MAX_PAGE_SIZE = 100;
@@ -118,7 +118,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
-): Promise<IDataObject[]> {
+): Promise<OperationItem[]> {
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	const limit = returnAll ? Infinity : readPositiveInteger(this, itemIndex, 'limit', 'Limit');
 	const filters = this.getNodeParameter('filters', itemIndex, {}) as LogFilters;
@@ -143,5 +143,5 @@ export async function execute(
 		}
 		if (!result.has_more || rows.length === 0) break;
 	}
-	return entries;
+	return entries.map((json) => ({ json }));
 }

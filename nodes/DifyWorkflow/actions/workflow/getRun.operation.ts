@@ -4,7 +4,7 @@ import { NodeApiError, updateDisplayOptions } from 'n8n-workflow';
 import { readUuid } from '../../helpers/parameters';
 import { parseOutputs } from '../../helpers/runResult';
 import type { DifyTransport } from '../../transport/request';
-import type { DifyRunDetail } from '../../types';
+import type { DifyRunDetail, OperationItem } from '../../types';
 
 const properties: INodeProperties[] = [
 	{
@@ -30,7 +30,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
-): Promise<IDataObject[]> {
+): Promise<OperationItem[]> {
 	const runId = readUuid(this, itemIndex, 'workflowRunId', 'Workflow Run ID', RUN_ID_ADVICE);
 	const detail = await transport.json<DifyRunDetail>(itemIndex, {
 		method: 'GET',
@@ -49,9 +49,11 @@ export async function execute(
 	// Dify stores inputs (and, before 1.13, outputs) as JSON text: hand n8n objects instead.
 	return [
 		{
-			...detail,
-			inputs: detail.inputs === null ? null : parseOutputs(detail.inputs),
-			outputs: parseOutputs(detail.outputs),
-		} as IDataObject,
+			json: {
+				...detail,
+				inputs: detail.inputs === null ? null : parseOutputs(detail.inputs),
+				outputs: parseOutputs(detail.outputs),
+			} as IDataObject,
+		},
 	];
 }

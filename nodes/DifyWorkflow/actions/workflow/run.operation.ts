@@ -4,6 +4,7 @@ import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
 import { resolveFileInputs, resolveRunFiles } from '../../helpers/fileInputs';
 import { checkInputs, describeVariable, inputVariables } from '../../helpers/inputForm';
+import { outputFiles } from '../../helpers/outputFiles';
 import { optionalUuid, readInputs, readRequiredText } from '../../helpers/parameters';
 import { attachRunDetails } from '../../helpers/runFailure';
 import type { StreamOutcome } from '../../helpers/runResult';
@@ -17,10 +18,12 @@ import type {
 	DifyResponseMode,
 	DifyRunRequest,
 	DifyRunResult,
+	OperationItem,
 } from '../../types';
 
 interface RunOptions {
 	concurrency?: number;
+	downloadFiles?: boolean;
 	files?: string;
 	streamVariables?: string;
 	timeout?: number;
@@ -141,6 +144,14 @@ const properties: INodeProperties[] = [
 				default: 1,
 				description:
 					'How many input items to run at once, over one pool of keep-alive connections. Results keep the order of the input items. Dify may limit concurrent runs per app.',
+			},
+			{
+				displayName: 'Download Output Files',
+				name: 'downloadFiles',
+				type: 'boolean',
+				default: false,
+				description:
+					"Whether to download the files the run's outputs reference into binary properties of the result: a file output goes to a property of its name, each file of a list to that name followed by _0, _1, …",
 			},
 			{
 				displayName: 'Files',
@@ -298,6 +309,28 @@ export function concurrency(this: IExecuteFunctions): number {
 	return value;
 }
 
+/** The `final` result item, with the output files downloaded into binary properties when asked. */
+async function finalItem(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	transport: DifyTransport,
+	result: DifyRunResult,
+	options: RunOptions,
+): Promise<OperationItem> {
+	const item: OperationItem = { json: result as unknown as IDataObject };
+	if (!options.downloadFiles) return item;
+	for (const { property, file } of outputFiles(result.outputs)) {
+		const download = await transport.download(itemIndex, file.url);
+		item.binary ??= {};
+		item.binary[property] = await ctx.helpers.prepareBinaryData(
+			download.body,
+			file.filename,
+			file.mime_type || download.contentType || 'application/octet-stream',
+		);
+	}
+	return item;
+}
+
 /** The app's input form, asked of Dify once per execution however many items run. */
 const formByTransport = new WeakMap<DifyTransport, Promise<DifyInputVariable[]>>();
 
@@ -343,7 +376,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
-): Promise<IDataObject[]> {
+): Promise<OperationItem[]> {
 	const inputMode = this.getNodeParameter('inputMode', itemIndex, 'json') as 'json' | 'mapped';
 	let inputs = inputMode === 'mapped' ? readMappedInputs(this, itemIndex) : readInputs(this, itemIndex);
 	const user = readRequiredText(
@@ -383,7 +416,7 @@ export async function execute(
 		const result = resultFromBlocking(response);
 		const failure = statusFailure(this, itemIndex, result);
 		if (failure) throw failure;
-		return [result as unknown as IDataObject];
+		return [await finalItem(this, itemIndex, transport, result, options)];
 	}
 
 	const output = this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events';
@@ -399,7 +432,7 @@ export async function execute(
 		const result = resultFromBlocking(stream.body as DifyBlockingRunResponse);
 		const failure = statusFailure(this, itemIndex, result);
 		if (failure) throw failure;
-		return [result as unknown as IDataObject];
+		return [await finalItem(this, itemIndex, transport, result, options)];
 	}
 
 	const aggregator = new RunAggregator();
@@ -429,7 +462,8 @@ export async function execute(
 		throw failure;
 	}
 	live?.end();
-	return keepEvents ? emitted : [(outcome as { result: DifyRunResult }).result as unknown as IDataObject];
+	if (keepEvents) return emitted.map((json) => ({ json }));
+	return [await finalItem(this, itemIndex, transport, (outcome as { result: DifyRunResult }).result, options)];
 }
 
 /** How the stream ended, as an error of the item when it was not a usable result. */

@@ -3,7 +3,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 
 import { readRequiredText, readUuid } from '../../helpers/parameters';
 import type { DifyTransport } from '../../transport/request';
-import type { DifyStopResponse } from '../../types';
+import type { DifyStopResponse, OperationItem } from '../../types';
 
 const properties: INodeProperties[] = [
 	{
@@ -34,7 +34,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,
-): Promise<IDataObject[]> {
+): Promise<OperationItem[]> {
 	const taskId = readUuid(
 		this,
 		itemIndex,
@@ -57,5 +57,5 @@ export async function execute(
 		// Stopping twice is the same as stopping once.
 		retry: 'read',
 	});
-	return [response as unknown as IDataObject];
+	return [{ json: response as unknown as IDataObject }];
 }
