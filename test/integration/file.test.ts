@@ -1,31 +1,22 @@
 import { createHash } from 'node:crypto';
 
-import type { DifyStandin } from '../standin/server';
-import { startDifyStandin } from '../standin/server';
 import type { BinarySpec } from './dify-node';
 import { runDifyNode } from './dify-node';
+import { standinPerFile } from './standin-per-file';
 
-let standin: DifyStandin;
-
-beforeAll(async () => {
-	standin = await startDifyStandin({ uploadLimitsMb: { image: 10, video: 100, audio: 50, other: 1 } });
-});
-afterAll(async () => {
-	await standin.close();
-});
-beforeEach(() => standin.reset());
+const standin = standinPerFile({ uploadLimitsMb: { image: 10, video: 100, audio: 50, other: 1 } });
 
 const upload = (binaries: BinarySpec[], extra: { binaryMode?: 'default' | 'filesystem'; property?: string; continueOnFail?: boolean } = {}) =>
 	runDifyNode({
 		parameters: { resource: 'file', operation: 'upload', binaryPropertyName: extra.property ?? 'data', user: 'user-42' },
-		baseUrl: standin.url,
-		apiKey: standin.apiKey,
+		baseUrl: standin().url,
+		apiKey: standin().apiKey,
 		binaries,
 		binaryMode: extra.binaryMode,
 		continueOnFail: extra.continueOnFail,
 	});
 
-const uploads = () => standin.requests.filter((r) => r.path === '/v1/files/upload');
+const uploads = () => standin().requests.filter((r) => r.path === '/v1/files/upload');
 
 describe('File → Upload', () => {
 	it.each(['default', 'filesystem'] as const)(

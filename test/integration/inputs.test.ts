@@ -3,20 +3,11 @@ import { createHash } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 
 import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
-import type { DifyStandin } from '../standin/server';
-import { startDifyStandin } from '../standin/server';
 import type { BinarySpec } from './dify-node';
 import { runDifyNode } from './dify-node';
+import { standinPerFile } from './standin-per-file';
 
-let standin: DifyStandin;
-
-beforeAll(async () => {
-	standin = await startDifyStandin();
-});
-afterAll(async () => {
-	await standin.close();
-});
-beforeEach(() => standin.reset());
+const standin = standinPerFile();
 
 const run = (parameters: IDataObject, extra: { items?: IDataObject[]; binaries?: BinarySpec[] } = {}) =>
 	runDifyNode({
@@ -27,18 +18,18 @@ const run = (parameters: IDataObject, extra: { items?: IDataObject[]; binaries?:
 			responseMode: 'blocking',
 			...parameters,
 		} as never,
-		baseUrl: standin.url,
-		apiKey: standin.apiKey,
+		baseUrl: standin().url,
+		apiKey: standin().apiKey,
 		...extra,
 	});
 
-const runBodies = () => standin.requests.filter((r) => r.path === '/v1/workflows/run').map((r) => r.json as IDataObject);
+const runBodies = () => standin().requests.filter((r) => r.path === '/v1/workflows/run').map((r) => r.json as IDataObject);
 
 describe('typed inputs from the app', () => {
 	it('loads the input form into the field mapper: types, options, required flags, defaults', async () => {
 		const node = new DifyWorkflow();
 		const context = {
-			getCredentials: async () => ({ baseUrl: standin.url, apiKey: standin.apiKey }),
+			getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
 			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify.difyWorkflow', typeVersion: 1, parameters: {} }),
 			logger: undefined,
 		};
@@ -90,7 +81,7 @@ describe('typed inputs from the app', () => {
 
 	it('asks for the form once per execution, however many items run', async () => {
 		await run({ inputMode: 'json', inputs: '={{ { "topic": $json.t } }}' }, { items: [{ t: 'a' }, { t: 'b' }, { t: 'c' }] });
-		expect(standin.requests.filter((r) => r.path === '/v1/parameters')).toHaveLength(1);
+		expect(standin().requests.filter((r) => r.path === '/v1/parameters')).toHaveLength(1);
 		expect(runBodies()).toHaveLength(3);
 	});
 });
@@ -104,7 +95,7 @@ describe('files in', () => {
 			{ binaries: [{ property: 'report', fileName: 'notes.md', mimeType: 'text/markdown', text: notes }] },
 		);
 		expect(result.error).toBeUndefined();
-		const upload = standin.requests.find((r) => r.path === '/v1/files/upload');
+		const upload = standin().requests.find((r) => r.path === '/v1/files/upload');
 		expect(upload?.multipart?.files[0]).toMatchObject({
 			filename: 'notes.md',
 			sha256: createHash('sha256').update(notes).digest('hex'),
@@ -159,7 +150,7 @@ describe('files out', () => {
 		expect(item.binary?.charts_0).toMatchObject({ fileName: 'chart.png', mimeType: 'image/png' });
 		const report = await result.engine.binaryBuffer(item, 'report');
 		expect(report.toString('utf8')).toBe('Mount Fuji report: 3,776 m. 富士山\n');
-		const downloads = standin.requests.filter((r) => r.path.startsWith('/files/'));
+		const downloads = standin().requests.filter((r) => r.path.startsWith('/files/'));
 		expect(downloads).toHaveLength(2);
 		expect(downloads.every((r) => r.headers.authorization === undefined)).toBe(true);
 	});
@@ -167,6 +158,6 @@ describe('files out', () => {
 	it('leaves the files alone unless asked', async () => {
 		const result = await run({ inputMode: 'json', inputs: '{"topic": "x", "scenario": "files"}' });
 		expect(result.items[0].binary).toBeUndefined();
-		expect(standin.requests.filter((r) => r.path.startsWith('/files/'))).toHaveLength(0);
+		expect(standin().requests.filter((r) => r.path.startsWith('/files/'))).toHaveLength(0);
 	});
 });

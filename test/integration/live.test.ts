@@ -1,20 +1,11 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import type { StreamChunk } from '../engine/run-workflow';
-import type { DifyStandin } from '../standin/server';
-import { startDifyStandin } from '../standin/server';
 import { runDifyNode } from './dify-node';
+import { standinPerFile } from './standin-per-file';
 import { rawRun } from './raw-stream';
 
-let standin: DifyStandin;
-
-beforeAll(async () => {
-	standin = await startDifyStandin();
-});
-afterAll(async () => {
-	await standin.close();
-});
-beforeEach(() => standin.reset());
+const standin = standinPerFile();
 
 async function streamed(inputs: IDataObject, options: IDataObject = {}, items?: IDataObject[]) {
 	const chunks: StreamChunk[] = [];
@@ -28,8 +19,8 @@ async function streamed(inputs: IDataObject, options: IDataObject = {}, items?: 
 			output: 'final',
 			options,
 		} as never,
-		baseUrl: standin.url,
-		apiKey: standin.apiKey,
+		baseUrl: standin().url,
+		apiKey: standin().apiKey,
 		items,
 		continueOnFail: true,
 		onChunk: (chunk) => chunks.push(chunk),
@@ -41,7 +32,7 @@ const texts = (chunks: StreamChunk[]) => chunks.filter((c) => c.type === 'item')
 
 describe('live streaming to a Webhook or Chat Trigger', () => {
 	it('forwards text chunks as they arrive, begin to end, and still returns the result', async () => {
-		const sent = await rawRun(standin.url, standin.apiKey, { topic: '富士山' });
+		const sent = await rawRun(standin().url, standin().apiKey, { topic: '富士山' });
 		const expected = sent
 			.filter((event) => event.event === 'text_chunk')
 			.map((event) => (event.data as { text: string }).text)
@@ -56,7 +47,7 @@ describe('live streaming to a Webhook or Chat Trigger', () => {
 	it('forwards only the chosen variables', async () => {
 		const { chunks } = await streamed({ topic: 'x', scenario: 'iteration' }, { streamVariables: 'nothing-like-this' });
 		expect(texts(chunks)).toBe('');
-		const sent = await rawRun(standin.url, standin.apiKey, { topic: 'x', scenario: 'iteration' });
+		const sent = await rawRun(standin().url, standin().apiKey, { topic: 'x', scenario: 'iteration' });
 		const selectors = sent
 			.filter((event) => event.event === 'text_chunk')
 			.map((event) => ((event.data as { from_variable_selector: string[] }).from_variable_selector ?? []).join('.'));
@@ -80,8 +71,8 @@ describe('live streaming to a Webhook or Chat Trigger', () => {
 	it('sends nothing when the run is not streamed to a client', async () => {
 		const result = await runDifyNode({
 			parameters: { resource: 'workflow', operation: 'run', inputs: '{"topic": "x"}', user: 'u', responseMode: 'streaming', output: 'final' },
-			baseUrl: standin.url,
-			apiKey: standin.apiKey,
+			baseUrl: standin().url,
+			apiKey: standin().apiKey,
 		});
 		expect(result.items[0].json.status).toBe('succeeded');
 	});

@@ -1,27 +1,19 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import type { DifyStandin } from '../standin/server';
 import { startDifyStandin } from '../standin/server';
 import { runDifyNode } from './dify-node';
+import { standinPerFile } from './standin-per-file';
 
-let standin: DifyStandin;
-
-beforeAll(async () => {
-	standin = await startDifyStandin({ seedLogs: 45 });
-});
-afterAll(async () => {
-	await standin.close();
-});
-beforeEach(() => standin.reset());
+const standin = standinPerFile({ seedLogs: 45 });
 
 const getLogs = (parameters: IDataObject) =>
 	runDifyNode({
 		parameters: { resource: 'workflow', operation: 'getLogs', ...parameters } as never,
-		baseUrl: standin.url,
-		apiKey: standin.apiKey,
+		baseUrl: standin().url,
+		apiKey: standin().apiKey,
 	});
 
-const logRequests = () => standin.requests.filter((r) => r.path === '/v1/workflows/logs');
+const logRequests = () => standin().requests.filter((r) => r.path === '/v1/workflows/logs');
 
 describe('Workflow → Get Logs', () => {
 	it('Return All pages through has_more and returns one item per entry', async () => {

@@ -1,24 +1,15 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import type { DifyStandin } from '../standin/server';
-import { startDifyStandin } from '../standin/server';
 import { runDifyNode } from './dify-node';
+import { standinPerFile } from './standin-per-file';
 
-let standin: DifyStandin;
-
-beforeAll(async () => {
-	standin = await startDifyStandin();
-});
-afterAll(async () => {
-	await standin.close();
-});
-beforeEach(() => standin.reset());
+const standin = standinPerFile();
 
 const node = (parameters: IDataObject, extra: { items?: IDataObject[]; signal?: AbortSignal } = {}) =>
 	runDifyNode({
 		parameters: parameters as never,
-		baseUrl: standin.url,
-		apiKey: standin.apiKey,
+		baseUrl: standin().url,
+		apiKey: standin().apiKey,
 		items: extra.items,
 		signal: extra.signal,
 	});
@@ -33,14 +24,14 @@ const runParameters = (inputs: string, options: IDataObject = {}, responseMode =
 	options,
 });
 
-const calls = (suffix: string) => standin.requests.filter((r) => r.path.endsWith(suffix));
+const calls = (suffix: string) => standin().requests.filter((r) => r.path.endsWith(suffix));
 const rateLimited = { status: 429, json: { code: 'rate_limit_error', message: 'Slow down', status: 429 } };
 
 describe('retries', () => {
 	it('a read retries 429 (honouring Retry-After), 502 and 503, then succeeds', async () => {
-		standin.failNext({ path: '/v1/info' }, { ...rateLimited, headers: { 'retry-after': '0' } });
-		standin.failNext({ path: '/v1/info' }, { status: 502, html: '<title>502 Bad Gateway</title>' });
-		standin.failNext({ path: '/v1/info' }, { status: 503, text: 'unavailable' });
+		standin().failNext({ path: '/v1/info' }, { ...rateLimited, headers: { 'retry-after': '0' } });
+		standin().failNext({ path: '/v1/info' }, { status: 502, html: '<title>502 Bad Gateway</title>' });
+		standin().failNext({ path: '/v1/info' }, { status: 503, text: 'unavailable' });
 		const result = await node({ resource: 'app', operation: 'getInfo' });
 		expect(result.error).toBeUndefined();
 		expect(result.items[0].json.mode).toBe('workflow');
@@ -48,7 +39,7 @@ describe('retries', () => {
 	});
 
 	it('a read gives up after three retries with the last error', async () => {
-		standin.failNext({ path: '/v1/info' }, { ...rateLimited, headers: { 'retry-after': '0' } }, 4);
+		standin().failNext({ path: '/v1/info' }, { ...rateLimited, headers: { 'retry-after': '0' } }, 4);
 		const result = await node({ resource: 'app', operation: 'getInfo' });
 		expect(result.error?.message).toBe('Slow down');
 		expect(result.error?.httpCode).toBe('429');
@@ -56,21 +47,21 @@ describe('retries', () => {
 	});
 
 	it('a read does not wait for a Retry-After beyond a minute: the error comes at once', async () => {
-		standin.failNext({ path: '/v1/info' }, { ...rateLimited, headers: { 'retry-after': '3600' } });
+		standin().failNext({ path: '/v1/info' }, { ...rateLimited, headers: { 'retry-after': '3600' } });
 		const result = await node({ resource: 'app', operation: 'getInfo' });
 		expect(result.error?.description).toMatch(/wait 3600 s/);
 		expect(calls('/info')).toHaveLength(1);
 	});
 
 	it.each(['streaming', 'blocking'])('a %s run retries a 429, which Dify answers before any run starts', async (mode) => {
-		standin.failNext({ path: '/v1/workflows/run' }, { ...rateLimited, headers: { 'retry-after': '0' } });
+		standin().failNext({ path: '/v1/workflows/run' }, { ...rateLimited, headers: { 'retry-after': '0' } });
 		const result = await node(runParameters('{"topic": "x"}', {}, mode));
 		expect(result.items[0]?.json.status).toBe('succeeded');
 		expect(calls('/workflows/run')).toHaveLength(2);
 	});
 
 	it.each([502, 503, 500])('a run is not retried after HTTP %i: Dify may have started it', async (status) => {
-		standin.failNext({ path: '/v1/workflows/run' }, { status, text: 'upstream trouble' });
+		standin().failNext({ path: '/v1/workflows/run' }, { status, text: 'upstream trouble' });
 		const result = await node(runParameters('{"topic": "x"}'));
 		expect(result.error?.httpCode).toBe(String(status));
 		expect(calls('/workflows/run')).toHaveLength(1);
@@ -92,7 +83,7 @@ describe('cancel', () => {
 		let taskId: string | undefined;
 		for (let i = 0; i < 300 && !taskId; i++) {
 			await new Promise((resolve) => setTimeout(resolve, 10));
-			taskId = [...standin.runs.values()][0]?.taskId;
+			taskId = [...standin().runs.values()][0]?.taskId;
 		}
 		expect(taskId).toBeDefined();
 		// Let a few events arrive first, as in a real run.
@@ -100,9 +91,9 @@ describe('cancel', () => {
 		controller.abort();
 		const result = await running;
 		expect(result.error?.message).toBe('The execution was stopped while waiting for Dify');
-		expect(standin.stoppedTasks).toEqual([taskId]);
-		for (let i = 0; i < 50 && standin.openStreams() > 0; i++) await new Promise((r) => setTimeout(r, 20));
-		expect(standin.openStreams()).toBe(0);
+		expect(standin().stoppedTasks).toEqual([taskId]);
+		for (let i = 0; i < 50 && standin().openStreams() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+		expect(standin().openStreams()).toBe(0);
 	});
 });
 
@@ -110,7 +101,7 @@ describe('concurrency', () => {
 	/** Runs 6 slow items and samples how many streams the stand-in has open at once. */
 	async function runSix(concurrency: number) {
 		let most = 0;
-		const sampler = setInterval(() => (most = Math.max(most, standin.openStreams())), 5);
+		const sampler = setInterval(() => (most = Math.max(most, standin().openStreams())), 5);
 		try {
 			const result = await node(
 				runParameters('={{ { "topic": $json.topic, "scenario": "slow", "delay_ms": 15 } }}', { concurrency }),

@@ -3,19 +3,12 @@ import type { IDataObject } from 'n8n-workflow';
 import type { DifyStandin } from '../standin/server';
 import { startDifyStandin } from '../standin/server';
 import { runDifyNode } from './dify-node';
+import { standinPerFile } from './standin-per-file';
 import { rawRun } from './raw-stream';
 
-let standin: DifyStandin;
+const standin = standinPerFile();
 
-beforeAll(async () => {
-	standin = await startDifyStandin();
-});
-afterAll(async () => {
-	await standin.close();
-});
-beforeEach(() => standin.reset());
-
-const node = (parameters: IDataObject, target: DifyStandin = standin) =>
+const node = (parameters: IDataObject, target: DifyStandin = standin()) =>
 	runDifyNode({
 		parameters: { resource: 'workflow', ...parameters } as never,
 		baseUrl: target.url,
@@ -24,7 +17,7 @@ const node = (parameters: IDataObject, target: DifyStandin = standin) =>
 
 describe('Workflow → Get Run', () => {
 	it('returns the run with inputs and outputs as objects', async () => {
-		const events = await rawRun(standin.url, standin.apiKey, { topic: '富士山' });
+		const events = await rawRun(standin().url, standin().apiKey, { topic: '富士山' });
 		const runId = events[0].workflow_run_id as string;
 		const result = await node({ operation: 'getRun', workflowRunId: runId });
 		expect(result.error).toBeUndefined();
@@ -57,14 +50,14 @@ describe('Workflow → Get Run', () => {
 	it.each(['={{ "" }}', 'not-a-run-id'])('refuses the run ID %p before any request', async (workflowRunId) => {
 		const result = await node({ operation: 'getRun', workflowRunId });
 		expect(result.error?.message).toMatch(/Workflow Run ID parameter/);
-		expect(standin.requests).toHaveLength(0);
+		expect(standin().requests).toHaveLength(0);
 	});
 });
 
 describe('Workflow → Stop', () => {
 	it('stops a streaming run by its task ID', async () => {
 		let stopping: Promise<unknown> | undefined;
-		const events = await rawRun(standin.url, standin.apiKey, { topic: 'x', scenario: 'wait-stop', delay_ms: 20 }, (event) => {
+		const events = await rawRun(standin().url, standin().apiKey, { topic: 'x', scenario: 'wait-stop', delay_ms: 20 }, (event) => {
 			if (!stopping && event.event === 'workflow_started') {
 				stopping = node({ operation: 'stop', taskId: event.task_id as string, user: 'oracle' });
 			}
@@ -72,15 +65,15 @@ describe('Workflow → Stop', () => {
 		const stopResult = (await stopping) as Awaited<ReturnType<typeof node>>;
 		expect(stopResult.error).toBeUndefined();
 		expect(stopResult.items[0].json).toEqual({ result: 'success' });
-		expect(standin.stoppedTasks).toEqual([events[0].task_id]);
-		expect(standin.requests.find((r) => r.path.endsWith('/stop'))?.json).toEqual({ user: 'oracle' });
+		expect(standin().stoppedTasks).toEqual([events[0].task_id]);
+		expect(standin().requests.find((r) => r.path.endsWith('/stop'))?.json).toEqual({ user: 'oracle' });
 		expect(events.at(-1)).toMatchObject({ event: 'workflow_finished', data: { status: 'stopped', error: 'Stopped by user.' } });
 	});
 
 	it('refuses a malformed task ID before any request', async () => {
 		const result = await node({ operation: 'stop', taskId: 'task-1', user: 'u' });
 		expect(result.error?.message).toMatch(/Task ID parameter is not a Dify ID/);
-		expect(standin.requests).toHaveLength(0);
+		expect(standin().requests).toHaveLength(0);
 	});
 
 	it('a stopped run, run by the node, is an error naming the status', async () => {
@@ -93,14 +86,14 @@ describe('Workflow → Stop', () => {
 				responseMode: 'streaming',
 				output: 'final',
 			},
-			baseUrl: standin.url,
-			apiKey: standin.apiKey,
+			baseUrl: standin().url,
+			apiKey: standin().apiKey,
 			continueOnFail: true,
 		});
 		let taskId: string | undefined;
 		for (let i = 0; i < 200 && !taskId; i++) {
 			await new Promise((resolve) => setTimeout(resolve, 10));
-			taskId = [...standin.runs.values()][0]?.taskId;
+			taskId = [...standin().runs.values()][0]?.taskId;
 		}
 		expect(taskId).toBeDefined();
 		await node({ operation: 'stop', taskId, user: 'u' });
