@@ -1,4 +1,7 @@
-import type { DifyOutputFile } from '../types';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+
+import type { DifyTransport } from '../transport/request';
+import type { DifyOutputFile, DifyRunResult, OperationItem } from '../types';
 
 function isDifyFile(value: unknown): value is DifyOutputFile {
 	if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
@@ -30,4 +33,26 @@ export function outputFiles(outputs: Record<string, unknown>): Array<{ property:
 		}
 	}
 	return found;
+}
+
+/** The `final` result item, with the output files downloaded into binary properties when asked. */
+export async function finalItem(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	transport: DifyTransport,
+	result: DifyRunResult,
+	downloadFiles: boolean | undefined,
+): Promise<OperationItem> {
+	const item: OperationItem = { json: result as unknown as IDataObject };
+	if (!downloadFiles) return item;
+	for (const { property, file } of outputFiles(result.outputs)) {
+		const download = await transport.download(itemIndex, file.url);
+		item.binary ??= {};
+		item.binary[property] = await ctx.helpers.prepareBinaryData(
+			download.body,
+			file.filename,
+			file.mime_type || download.contentType || 'application/octet-stream',
+		);
+	}
+	return item;
 }

@@ -1,20 +1,19 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties, ResourceMapperValue } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import type { NodeApiError } from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
 import { resolveFileInputs, resolveRunFiles } from '../../helpers/fileInputs';
-import { checkInputs, describeVariable, inputVariables } from '../../helpers/inputForm';
-import { outputFiles } from '../../helpers/outputFiles';
+import { LiveText } from '../../helpers/liveText';
+import { finalItem } from '../../helpers/outputFiles';
 import { optionalUuid, readInputs, readRequiredText } from '../../helpers/parameters';
+import { appForm, checkAgainstForm, readMappedInputs } from '../../helpers/runInputs';
 import { attachRunDetails } from '../../helpers/runFailure';
 import type { StreamOutcome } from '../../helpers/runResult';
 import { RunAggregator, resultFromBlocking } from '../../helpers/runResult';
 import { streamErrorToError } from '../../transport/errors';
 import type { DifyTransport } from '../../transport/request';
 import type {
-	DifyAppParameters,
 	DifyBlockingRunResponse,
-	DifyInputVariable,
 	DifyResponseMode,
 	DifyRunRequest,
 	DifyRunResult,
@@ -247,57 +246,6 @@ async function stopCancelledRun(transport: DifyTransport, itemIndex: number, tas
 	}
 }
 
-/**
- * Forwards text chunks to n8n's streaming response (Webhook or Chat Trigger in Streaming mode).
- * Feature-detected: n8n before 1.103 has no isStreaming(), and then nothing is forwarded.
- */
-class LiveText {
-	private readonly wanted: Set<string> | undefined;
-
-	private constructor(
-		private readonly ctx: IExecuteFunctions,
-		private readonly itemIndex: number,
-		variables: string | undefined,
-	) {
-		const names = (variables ?? '')
-			.split(',')
-			.map((name) => name.trim())
-			.filter(Boolean);
-		this.wanted = names.length > 0 ? new Set(names) : undefined;
-	}
-
-	static open(ctx: IExecuteFunctions, itemIndex: number, variables: string | undefined): LiveText | undefined {
-		if (typeof ctx.isStreaming !== 'function' || !ctx.isStreaming()) return undefined;
-		const live = new LiveText(ctx, itemIndex, variables);
-		live.send('begin');
-		return live;
-	}
-
-	/** Sends the text of a text_chunk event, when its variable is one that is wanted. */
-	text(event: IDataObject): void {
-		const data = event.data as { text?: unknown; from_variable_selector?: unknown } | undefined;
-		if (typeof data?.text !== 'string' || data.text === '') return;
-		if (this.wanted) {
-			const selector = Array.isArray(data.from_variable_selector) ? data.from_variable_selector.map(String) : [];
-			if (!this.wanted.has(selector.join('.')) && !this.wanted.has(selector.at(-1) ?? '')) return;
-		}
-		this.send('item', data.text);
-	}
-
-	end(): void {
-		this.send('end');
-	}
-
-	fail(message: string): void {
-		this.send('error', message);
-	}
-
-	private send(type: 'begin' | 'item' | 'end' | 'error', content?: string): void {
-		// Chunks are not awaited one by one: n8n keeps them in order, and a slow client must not slow the read.
-		void Promise.resolve(this.ctx.sendChunk(type, this.itemIndex, content)).catch(() => {});
-	}
-}
-
 /** How many items the router may run at once (the Concurrency option of the first item). */
 export function concurrency(this: IExecuteFunctions): number {
 	const value = Number(this.getNodeParameter('options.concurrency', 0, 1));
@@ -307,69 +255,6 @@ export function concurrency(this: IExecuteFunctions): number {
 		});
 	}
 	return value;
-}
-
-/** The `final` result item, with the output files downloaded into binary properties when asked. */
-async function finalItem(
-	ctx: IExecuteFunctions,
-	itemIndex: number,
-	transport: DifyTransport,
-	result: DifyRunResult,
-	options: RunOptions,
-): Promise<OperationItem> {
-	const item: OperationItem = { json: result as unknown as IDataObject };
-	if (!options.downloadFiles) return item;
-	for (const { property, file } of outputFiles(result.outputs)) {
-		const download = await transport.download(itemIndex, file.url);
-		item.binary ??= {};
-		item.binary[property] = await ctx.helpers.prepareBinaryData(
-			download.body,
-			file.filename,
-			file.mime_type || download.contentType || 'application/octet-stream',
-		);
-	}
-	return item;
-}
-
-/** The app's input form, asked of Dify once per execution however many items run. */
-const formByTransport = new WeakMap<DifyTransport, Promise<DifyInputVariable[]>>();
-
-function appForm(transport: DifyTransport, itemIndex: number): Promise<DifyInputVariable[]> {
-	let form = formByTransport.get(transport);
-	if (!form) {
-		form = transport
-			.json<DifyAppParameters>(itemIndex, { method: 'GET', path: '/parameters' })
-			.then(inputVariables);
-		formByTransport.set(transport, form);
-	}
-	return form;
-}
-
-/** Inputs from the field mapper: the fields set below, or the item's fields that match the form. */
-function readMappedInputs(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
-	const mapping = ctx.getNodeParameter('inputFields', itemIndex) as ResourceMapperValue;
-	const fields = (mapping.schema ?? []).filter((field) => !field.removed).map((field) => field.id);
-	const source: IDataObject =
-		mapping.mappingMode === 'autoMapInputData' ? ctx.getInputData()[itemIndex].json : ((mapping.value ?? {}) as IDataObject);
-	const inputs: IDataObject = {};
-	for (const [key, value] of Object.entries(source)) {
-		// An empty field means "not given": Dify then applies the variable's default.
-		if (value === null || value === undefined || value === '') continue;
-		if (mapping.mappingMode !== 'autoMapInputData' || fields.includes(key)) inputs[key] = value;
-	}
-	return inputs;
-}
-
-function inputProblem(ctx: IExecuteFunctions, itemIndex: number, inputs: IDataObject, form: DifyInputVariable[]) {
-	const problem = checkInputs(inputs, form);
-	if (!problem) return;
-	const parts: string[] = [];
-	if (problem.missing.length > 0) parts.push(`lack the required ${problem.missing.map(describeVariable).join(', ')}`);
-	if (problem.unknown.length > 0) parts.push(`have keys the app does not know: ${problem.unknown.join(', ')}`);
-	throw new NodeOperationError(ctx.getNode(), `The Inputs ${parts.join(' and ')}`, {
-		itemIndex,
-		description: `The app's inputs are: ${form.map(describeVariable).join(', ') || 'none'}. Set the required ones; Dify would drop unknown keys. Turn off Options → Validate Inputs to send the inputs unchecked.`,
-	});
 }
 
 export async function execute(
@@ -393,7 +278,7 @@ export async function execute(
 
 	if (options.validateInputs !== false) {
 		const form = await appForm(transport, itemIndex);
-		inputProblem(this, itemIndex, inputs, form);
+		checkAgainstForm(this, itemIndex, inputs, form);
 		inputs = await resolveFileInputs(this, itemIndex, transport, inputs, form, user);
 	}
 	const files = await resolveRunFiles(this, itemIndex, transport, options.files, user);
@@ -416,7 +301,7 @@ export async function execute(
 		const result = resultFromBlocking(response);
 		const failure = statusFailure(this, itemIndex, result);
 		if (failure) throw failure;
-		return [await finalItem(this, itemIndex, transport, result, options)];
+		return [await finalItem(this, itemIndex, transport, result, options.downloadFiles)];
 	}
 
 	const output = this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events';
@@ -432,7 +317,7 @@ export async function execute(
 		const result = resultFromBlocking(stream.body as DifyBlockingRunResponse);
 		const failure = statusFailure(this, itemIndex, result);
 		if (failure) throw failure;
-		return [await finalItem(this, itemIndex, transport, result, options)];
+		return [await finalItem(this, itemIndex, transport, result, options.downloadFiles)];
 	}
 
 	const aggregator = new RunAggregator();
@@ -463,7 +348,7 @@ export async function execute(
 	}
 	live?.end();
 	if (keepEvents) return emitted.map((json) => ({ json }));
-	return [await finalItem(this, itemIndex, transport, (outcome as { result: DifyRunResult }).result, options)];
+	return [await finalItem(this, itemIndex, transport, (outcome as { result: DifyRunResult }).result, options.downloadFiles)];
 }
 
 /** How the stream ended, as an error of the item when it was not a usable result. */
