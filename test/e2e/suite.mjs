@@ -109,13 +109,32 @@ export function e2eSuite(major) {
 			assert.equal(upload.multipart.files[0].filename, 'notes.txt');
 			assert.equal(upload.multipart.files[0].size, uploaded.size);
 			assert.equal(out('Run on the file')[0].status, 'succeeded');
-			const fileRun = standin.requests.filter((r) => r.path === '/v1/workflows/run').at(-1);
-			assert.deepEqual(fileRun.json.inputs.doc, { type: 'document', transfer_method: 'local_file', upload_file_id: uploaded.id });
+			const fileRun = standin.requests.find(
+				(r) => r.path === '/v1/workflows/run' && r.json.inputs.doc?.upload_file_id === uploaded.id,
+			);
+			const runInputs = standin.requests.filter((r) => r.path === '/v1/workflows/run').map((r) => r.json.inputs);
+			assert.deepEqual(
+				fileRun?.json.inputs.doc,
+				{ type: 'document', transfer_method: 'local_file', upload_file_id: uploaded.id },
+				`run inputs sent: ${JSON.stringify(runInputs)}`,
+			);
 
 			const logs = out('Get Logs');
 			assert.ok(logs.length > 20, `Return All gave ${logs.length} entries`);
 			assert.equal(new Set(logs.map((entry) => entry.id)).size, logs.length);
 			assert.ok(standin.requests.filter((r) => r.path === '/v1/workflows/logs').length >= 1);
+
+			const mappedRun = standin.requests.filter((r) => r.path === '/v1/workflows/run').find((r) => r.json.inputs.topic === '富士山' && r.json.inputs.scenario === 'llm');
+			assert.ok(mappedRun, 'the mapped fields reached Dify as inputs');
+			assert.equal(out('Run mapped fields')[0].status, 'succeeded');
+
+			const filesRun = execution.data.resultData.runData['Run with output files'][0].data.main[0][0];
+			assert.deepEqual(Object.keys(filesRun.binary ?? {}).sort(), ['charts_0', 'report']);
+			assert.equal(filesRun.binary.report.fileName, 'report.txt');
+
+			assert.equal(out('Run with a binary file input')[0].status, 'succeeded');
+			const binaryInputRun = standin.requests.filter((r) => r.path === '/v1/workflows/run').find((r) => r.json.inputs.topic === 'notes' && r.json.response_mode === 'blocking');
+			assert.equal(binaryInputRun.json.inputs.doc.transfer_method, 'local_file');
 
 			assert.equal(out('Get Info')[0].mode, 'workflow');
 			assert.ok(Array.isArray(out('Get Parameters')[0].user_input_form));
