@@ -161,3 +161,25 @@ describe('files out', () => {
 		expect(standin().requests.filter((r) => r.path.startsWith('/files/'))).toHaveLength(0);
 	});
 });
+
+describe('AI Agent tool', () => {
+	it('offers a tool description written from the app: its description and its inputs', async () => {
+		const node = new DifyWorkflow();
+		const context = {
+			getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
+			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify.difyWorkflowTool', typeVersion: 1, parameters: {} }),
+			logger: undefined,
+		};
+		const [option] = await node.methods.loadOptions.getToolDescriptions.call(context as never);
+		expect(option.value).toMatch(/^Answers a question about a topic\. A Dify stand-in for tests and demos\. /);
+		expect(option.value).toContain('"topic" (Topic; text, required)');
+		expect(option.value).toMatch(/"scenario" \(Scenario; one of "llm", "fail"/);
+		expect(option.name).toMatch(/^From the app "Stand-in Workflow": /);
+	});
+
+	it('declares its own tool description, shown only in the tool variant', () => {
+		const property = new DifyWorkflow().description.properties.find((p) => p.name === 'toolDescription');
+		expect(property?.displayOptions).toEqual({ show: { '@tool': [true] } });
+		expect(new DifyWorkflow().description.usableAsTool).toBe(true);
+	});
+});
