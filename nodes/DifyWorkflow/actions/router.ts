@@ -68,12 +68,24 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		});
 	}
 	const continueOnFail = this.continueOnFail();
-	const limit = Math.min(chosen.concurrency?.call(this) ?? 1, Math.max(1, items.length));
+	// A bad Concurrency option is an error of every item: under Continue On Fail, each says so.
+	let limit = 1;
+	let optionError: NodeApiError | NodeOperationError | undefined;
+	try {
+		limit = Math.min(chosen.concurrency?.call(this) ?? 1, Math.max(1, items.length));
+	} catch (error) {
+		optionError = asNodeError(this, error, 0, undefined);
+	}
+	if (optionError && !continueOnFail) throw optionError;
 
 	let transport: DifyTransport | undefined;
 	let creating: Promise<DifyTransport> | undefined;
 	const outcomes: Outcome[] = new Array(items.length);
 	let next = 0;
+	if (optionError !== undefined) {
+		outcomes.fill({ error: optionError });
+		next = items.length;
+	}
 	let failed = false;
 	// Each worker takes the next item; without Continue On Fail no item starts after a failure.
 	const worker = async () => {

@@ -93,7 +93,9 @@ export function toUtcIso(ctx: IExecuteFunctions, itemIndex: number, value: unkno
 	const dateOnly = /^\d{4}-\d\d-\d\d$/.test(text);
 	const withoutOffset = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text);
 	const date = new Date(dateOnly ? `${text}T00:00:00Z` : withoutOffset ? `${text}Z` : text);
-	if (Number.isNaN(date.getTime())) {
+	const [, year, month, day] = /^(\d{4})-(\d\d)-(\d\d)/.exec(text) ?? [];
+	const exists = year === undefined || new Date(Date.UTC(+year, +month - 1, +day)).getUTCDate() === +day;
+	if (Number.isNaN(date.getTime()) || !exists) {
 		fail(
 			ctx,
 			itemIndex,

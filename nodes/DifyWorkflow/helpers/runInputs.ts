@@ -8,11 +8,11 @@ import { checkInputs, describeVariable, inputVariables } from './inputForm';
 /** The app's input form, asked of Dify once per execution however many items run. */
 const formByTransport = new WeakMap<DifyTransport, Promise<DifyInputVariable[]>>();
 
-export function appForm(transport: DifyTransport, itemIndex: number): Promise<DifyInputVariable[]> {
+export function appForm(transport: DifyTransport, itemIndex: number, timeoutMs?: number): Promise<DifyInputVariable[]> {
 	let form = formByTransport.get(transport);
 	if (!form) {
 		form = transport
-			.json<DifyAppParameters>(itemIndex, { method: 'GET', path: '/parameters' })
+			.json<DifyAppParameters>(itemIndex, { method: 'GET', path: '/parameters', timeoutMs })
 			.then(inputVariables);
 		formByTransport.set(transport, form);
 	}

@@ -170,12 +170,15 @@ export function connectionFailureToError(
 ): NodeApiError {
 	const code = errorCode(error);
 	const what = (code && CONNECTION_FAILURES[code]) ?? 'the request failed';
-	const isTls = code !== undefined && /CERT|TLS|SSL|EPROTO|SIGNED/.test(code);
+	const wrongProtocol = code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER';
+	const isTls = !wrongProtocol && code !== undefined && /CERT|TLS|SSL|SIGNED/.test(code);
 	const detail = error instanceof Error ? error.message : String(error);
 	return new NodeApiError(node, { message: what } as JsonObject, {
 		message: `Could not reach Dify at ${baseUrl}: ${what}`,
 		description: `${
-			isTls
+			wrongProtocol
+				? `The server at ${baseUrl} does not answer in https. Use http:// in the Base URL of the Dify API credential, or the port where Dify serves https.`
+				: isTls
 				? TLS_ADVICE
 				: 'Check the Base URL of the Dify API credential and that the Dify server is running and reachable from n8n.'
 		} [${code ?? 'error'}: ${detail}]`,

@@ -146,6 +146,11 @@ function asDifyError(text: string): DifyErrorBody | undefined {
 	return undefined;
 }
 
+/** A retry wait, unless it would end after the deadline: then the failure is shown at once. */
+function within(deadline: number | undefined, wait: number | undefined): number | undefined {
+	return wait !== undefined && deadline !== undefined && Date.now() + wait >= deadline ? undefined : wait;
+}
+
 /** Marks an abort caused by the stream's silence, as opposed to the execution being cancelled. */
 class SilenceTimeout extends Error {
 	constructor(readonly ms: number) {
@@ -202,6 +207,7 @@ export class DifyTransport {
 				{ retry: 'start', ...call, timeoutMs },
 				{ body: JSON.stringify(call.body), contentType: 'application/json', accept: 'text/event-stream' },
 				silence.signal,
+				Date.now() + timeoutMs,
 			);
 		} catch (error) {
 			clearTimeout(timer);
@@ -295,6 +301,7 @@ export class DifyTransport {
 			accept?: string;
 		},
 		extraSignal?: AbortSignal,
+		deadline?: number,
 	): Promise<Dispatcher.ResponseData> {
 		const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 		const headers: Record<string, string> = { accept: payload.accept ?? 'application/json' };
@@ -321,7 +328,7 @@ export class DifyTransport {
 				});
 			} catch (error) {
 				const code = errorCode(error);
-				const wait = signal?.aborted ? undefined : retryDelayMs(policy, attempt, { code });
+				const wait = signal?.aborted ? undefined : within(deadline, retryDelayMs(policy, attempt, { code }));
 				if (wait === undefined) throw this.readFailure(error, itemIndex, timeoutMs);
 				await this.pause(wait, attempt, `${method} ${call.path} failed (${code})`, signal, itemIndex);
 				continue;
@@ -329,7 +336,7 @@ export class DifyTransport {
 			const retryAfter = headerValue(response.headers, 'retry-after') || undefined;
 			const wait =
 				response.statusCode >= 400
-					? retryDelayMs(policy, attempt, { status: response.statusCode, retryAfter })
+					? within(deadline, retryDelayMs(policy, attempt, { status: response.statusCode, retryAfter }))
 					: undefined;
 			if (wait === undefined) break;
 			closeBody(response.body);
@@ -347,7 +354,7 @@ export class DifyTransport {
 				itemIndex,
 			});
 		}
-		const text = await readLimited(response.body).catch(() => '');
+		const text = this.redact(await readLimited(response.body).catch(() => ''));
 		throw httpFailureToError(
 			this.node,
 			{

@@ -277,7 +277,7 @@ export async function execute(
 	const timeoutMs = Math.max(1, Number(options.timeout) || DEFAULT_TIMEOUT_SECONDS) * 1000;
 
 	if (options.validateInputs !== false) {
-		const form = await appForm(transport, itemIndex);
+		const form = await appForm(transport, itemIndex, timeoutMs);
 		checkAgainstForm(this, itemIndex, inputs, form);
 		inputs = await resolveFileInputs(this, itemIndex, transport, inputs, form, user);
 	}
@@ -341,7 +341,7 @@ export async function execute(
 		throw attachRunDetails(error as Error, { run, emitted: keepEvents ? emitted : undefined });
 	}
 	const outcome = aggregator.outcome();
-	const failure = outcomeFailure(this, itemIndex, outcome, aggregator, keepEvents ? emitted : undefined);
+	const failure = outcomeFailure(this, itemIndex, outcome, aggregator, (text) => transport.redact(text), keepEvents ? emitted : undefined);
 	if (failure) {
 		live?.fail(failure.message);
 		throw failure;
@@ -357,6 +357,7 @@ function outcomeFailure(
 	itemIndex: number,
 	outcome: StreamOutcome | undefined,
 	aggregator: RunAggregator,
+	redact: (text: string) => string,
 	emitted?: IDataObject[],
 ): NodeApiError | NodeOperationError | undefined {
 	if (!outcome) {
@@ -370,7 +371,7 @@ function outcomeFailure(
 		return attachRunDetails(error, { run, emitted });
 	}
 	if (outcome.kind === 'error') {
-		return attachRunDetails(streamErrorToError(ctx.getNode(), outcome.event, itemIndex), {
+		return attachRunDetails(streamErrorToError(ctx.getNode(), { ...outcome.event, message: outcome.event.message && redact(outcome.event.message) }, itemIndex), {
 			run: outcome.run,
 			emitted,
 		});

@@ -1,0 +1,117 @@
+import type { IncomingMessage } from 'node:http';
+
+import type { IDataObject } from 'n8n-workflow';
+
+import { startDifyStandin } from '../standin/server';
+import { captureOutput } from './capture';
+import { everythingKept, failOnProcessFaults } from './harness';
+import { BAD_INPUTS, runBadInput } from './inputs';
+import type { Played } from './scenarios';
+import { FAULTS, localPlay, runOperation, SHORT_TIMEOUT_S } from './scenarios';
+import { beginStream, frame, RunEvents } from './servers';
+
+const output = captureOutput();
+failOnProcessFaults();
+
+const SECRET = 'app-SECRETsecretSECRET000042';
+/** The distinctive part: a key cut short or with its prefix dropped must not show either. */
+const SECRET_CORE = 'SECRETsecretSECRET';
+
+const authorization = (req: IncomingMessage) => String(req.headers.authorization ?? '');
+
+/**
+ * Servers that put the request's Authorization header into their answer, as a debugging proxy,
+ * a misconfigured gateway or an over-helpful error page does. The key then arrives in the very
+ * text the node turns into its message: it must still not show.
+ */
+const ECHOES: Array<{ id: string; play: (apiKey: string) => Promise<Played> }> = [
+	{
+		id: 'echo-401-json',
+		play: localPlay(async (req, res) => {
+			res.writeHead(401, { 'Content-Type': 'application/json' });
+			res.end(JSON.stringify({ code: 'unauthorized', message: `Invalid token: ${authorization(req)}`, status: 401 }));
+		}),
+	},
+	{
+		id: 'echo-502-html',
+		play: localPlay((req, res) => {
+			res.writeHead(502, { 'Content-Type': 'text/html' });
+			res.end(`<html><head><title>502 upstream refused ${authorization(req)}</title></head><body>${JSON.stringify(req.headers)}</body></html>`);
+		}),
+	},
+	{
+		id: 'echo-400-text',
+		play: localPlay((req, res) => {
+			res.writeHead(400, { 'Content-Type': 'text/plain' });
+			res.end(`Bad request. Headers were: ${JSON.stringify(req.headers)}`);
+		}),
+	},
+	{
+		id: 'echo-stream-error-event',
+		play: localPlay(async (req, res) => {
+			const run = new RunEvents();
+			const key = authorization(req);
+			await beginStream(req, res);
+			res.end(frame(run.started()) + frame({ event: 'error', task_id: run.taskId, status: 400, code: 'invalid_param', message: `rejected ${key}` }));
+		}),
+	},
+];
+
+/** Runs `work` on every entry, `width` at a time: the plays are independent, their waits overlap. */
+async function eachLimited<T>(entries: T[], width: number, work: (entry: T) => Promise<void>): Promise<void> {
+	const queue = [...entries];
+	await Promise.all(
+		Array.from({ length: width }, async () => {
+			for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) await work(entry);
+		}),
+	);
+}
+
+describe('secrets', () => {
+	it('the API key shows in no message, description, output item, execution data or log line, in any scenario', async () => {
+		const kept = new Map<string, string>();
+
+		await eachLimited([...FAULTS, ...ECHOES], 6, async (scenario) => {
+			const played = await scenario.play(SECRET);
+			kept.set(scenario.id, everythingKept(played.run));
+		});
+
+		const standin = await startDifyStandin({ apiKey: SECRET });
+		try {
+			for (const input of BAD_INPUTS) kept.set(`input:${input.id}`, everythingKept(await runBadInput(input, standin.url, SECRET, true)));
+
+			const mix: IDataObject[] = ['llm', 'fail', 'error', 'truncated', 'drop', 'silent'].map((scenario) => ({ inputs: { topic: 'x', scenario } }));
+			for (const output of ['final', 'events'] as const) {
+				const run = await runOperation(
+					standin.url,
+					SECRET,
+					{ inputs: '={{ $json.inputs }}', output, options: { timeout: SHORT_TIMEOUT_S, concurrency: 3 } },
+					{ items: mix, continueOnFail: true },
+				);
+				kept.set(`continue-on-fail:${output}`, everythingKept(run));
+			}
+
+			// A key Dify does not accept: the 401 names the problem, not the key.
+			const wrong = await runOperation(standin.url, 'app-SECRETsecretSECRET999999', { responseMode: 'blocking' });
+			kept.set('wrong-key', everythingKept(wrong));
+			expect(wrong.error?.message).toBe('Access token is invalid');
+
+			// The key was in play: the stand-in received it on every authenticated request.
+			expect(standin.requests.some((request) => request.headers.authorization === `Bearer ${SECRET}`)).toBe(true);
+		} finally {
+			await standin.close();
+		}
+
+		expect(kept.size).toBe(FAULTS.length + ECHOES.length + BAD_INPUTS.length + 3);
+		const around = (text: string) => {
+			const at = text.indexOf(SECRET_CORE);
+			return `…${text.slice(Math.max(0, at - 200), at + 40)}…`;
+		};
+		const leaks = [...kept].filter(([, text]) => text.includes(SECRET_CORE)).map(([id, text]) => `${id}: ${around(text)}`);
+		const leakedLines = output.lines.filter((line) => line.text.includes(SECRET_CORE)).map((line) => `${line.via}: ${around(line.text)}`);
+		expect({ leaks, leakedLines }).toEqual({ leaks: [], leakedLines: [] });
+
+		// The capture saw the runs: n8n's debug log names each node run that failed.
+		expect(output.logged(/Running node "Dify Workflow" finished with error/).length).toBeGreaterThan(20);
+	}, 60_000);
+});
