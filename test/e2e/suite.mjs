@@ -14,6 +14,8 @@ import {
 	installCommunityPackage,
 	n8nInstall,
 	nodeOutput,
+	runN8n,
+	startN8n,
 } from '../../scripts/n8n/runner.mjs';
 import { REPO_ROOT } from '../../scripts/n8n/versions.mjs';
 
@@ -177,6 +179,47 @@ export function e2eSuite(major) {
 		it('imports the AI Agent tool example', async () => {
 			const id = await importWorkflow(ctx, join(EXAMPLES, 'ai-agent-tool.json'));
 			assert.equal(id, 'difyExAgentTool1');
+		});
+
+		it('streams the text to a webhook caller as Dify sends it (Webhook in Streaming mode)', async () => {
+			const id = await importWorkflow(ctx, join(WORKFLOWS, 'live-webhook.json'));
+			// 2.x publishes a workflow to activate it; 1.x sets it active.
+			const activate = major >= 2 ? ['publish:workflow', `--id=${id}`] : ['update:workflow', `--id=${id}`, '--active=true'];
+			const activated = await runN8n(ctx, activate);
+			assert.equal(activated.exitCode, 0, activated.stdout.slice(-2000));
+			const n8n = await startN8n(ctx);
+			try {
+				// n8n answers /healthz before it has registered the webhooks of active workflows.
+				let response;
+				for (let attempt = 0; attempt < 60; attempt++) {
+					response = await fetch(`${n8n.url}/webhook/dify-live`, {
+						method: 'POST',
+						headers: { 'content-type': 'application/json' },
+						body: JSON.stringify({ topic: '富士山' }),
+					});
+					if (response.status !== 404) break;
+					await response.text();
+					await new Promise((resolve) => setTimeout(resolve, 500));
+				}
+				const body = await response.text();
+				assert.equal(response.status, 200, `${body}\n${activated.stdout.slice(-1500)}\n${n8n.output().slice(-3000)}`);
+				// n8n writes one JSON object per chunk; a chunk may end where the next begins.
+				const chunks = body
+					.split(/(?<=})\s*(?={)/)
+					.map((part) => part.trim())
+					.filter(Boolean)
+					.map((part) => JSON.parse(part));
+				const difyChunks = chunks.filter((chunk) => chunk.metadata?.nodeName === 'Run Dify workflow');
+				assert.deepEqual(
+					difyChunks.filter((chunk) => chunk.type !== 'item').map((chunk) => chunk.type),
+					['begin', 'end'],
+				);
+				const text = difyChunks.filter((chunk) => chunk.type === 'item').map((chunk) => chunk.content).join('');
+				assert.match(text, /^富士山は日本で最も高い山です。/);
+				assert.ok(difyChunks.filter((chunk) => chunk.type === 'item').length >= 3, 'the text came in several chunks');
+			} finally {
+				await n8n.stop();
+			}
 		});
 
 		it('reports a failed run as a node error when Continue On Fail is off', async () => {
