@@ -5,7 +5,7 @@ import type { DifyStandin } from '../standin/server';
 import { startDifyStandin } from '../standin/server';
 import { failOnProcessFaults } from './harness';
 import { runOperation, SHORT_TIMEOUT_S } from './scenarios';
-import { sentEvents } from './servers';
+import { sentEvents } from '../integration/raw-stream';
 
 failOnProcessFaults();
 

@@ -6,7 +6,8 @@ import type { DifyStandin, StandinOptions } from '../standin/server';
 import { startDifyStandin } from '../standin/server';
 import { timed } from './harness';
 import type { LocalServer } from './servers';
-import { beginStream, closedPort, frame, RunEvents, sentEvents, startLocalServer, writeApart } from './servers';
+import { sentEvents } from '../integration/raw-stream';
+import { beginStream, closedPort, frame, RunEvents, startLocalServer, writeApart } from './servers';
 
 /**
  * The faults of issue 6, each a self-contained play: it starts its own servers on loopback, runs
