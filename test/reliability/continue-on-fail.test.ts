@@ -1,8 +1,7 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { runDifyNode } from '../integration/dify-node';
-import type { DifyStandin } from '../standin/server';
-import { startDifyStandin } from '../standin/server';
+import { standinPerFile } from '../integration/standin-per-file';
 import { failOnProcessFaults } from './harness';
 import { runOperation, SHORT_TIMEOUT_S } from './scenarios';
 import { sentEvents } from '../integration/raw-stream';
@@ -11,15 +10,7 @@ failOnProcessFaults();
 
 const API_KEY = 'app-ReliabilityCofKey00000011';
 
-let standin: DifyStandin;
-
-beforeAll(async () => {
-	standin = await startDifyStandin({ apiKey: API_KEY });
-});
-afterAll(async () => {
-	await standin.close();
-});
-beforeEach(() => standin.reset());
+const standin = standinPerFile({ apiKey: API_KEY });
 
 /**
  * One input item per way an item can end: success, each stream failure, a timeout, a refused
@@ -59,7 +50,7 @@ function expectOneOutcomePerItem(items: INodeExecutionData[]): void {
 describe('under Continue On Fail every input item yields exactly one result or error item', () => {
 	it.each([1, 4])('final output, Concurrency %i', async (concurrency) => {
 		const run = await runOperation(
-			standin.url,
+			standin().url,
 			API_KEY,
 			{ inputs: '={{ $json.inputs }}', options: { timeout: SHORT_TIMEOUT_S, concurrency } },
 			{ items: mixItems(), continueOnFail: true },
@@ -71,7 +62,7 @@ describe('under Continue On Fail every input item yields exactly one result or e
 
 	it('with the error output, each item is on exactly one of the two outputs', async () => {
 		const run = await runOperation(
-			standin.url,
+			standin().url,
 			API_KEY,
 			{ inputs: '={{ $json.inputs }}', options: { timeout: SHORT_TIMEOUT_S, concurrency: 4 } },
 			{ items: mixItems(), errorOutput: true },
@@ -90,12 +81,12 @@ describe('under Continue On Fail every input item yields exactly one result or e
 			MIX.map(async (entry) =>
 				Array.isArray(entry.inputs)
 					? []
-					: (await sentEvents(standin.url, API_KEY, entry.inputs as IDataObject, { limitMs: 1500 })).events.map((event) => event.event),
+					: (await sentEvents(standin().url, API_KEY, entry.inputs as IDataObject, { limitMs: 1500 })).events.map((event) => event.event),
 			),
 		);
-		standin.reset();
+		standin().reset();
 		const run = await runOperation(
-			standin.url,
+			standin().url,
 			API_KEY,
 			{ inputs: '={{ $json.inputs }}', output: 'events', options: { timeout: SHORT_TIMEOUT_S, concurrency: 3 } },
 			{ items: mixItems(), continueOnFail: true },
@@ -114,7 +105,7 @@ describe('under Continue On Fail every input item yields exactly one result or e
 
 	it('a failure of the whole node (an invalid Concurrency option) still gives one error item per input item', async () => {
 		const run = await runOperation(
-			standin.url,
+			standin().url,
 			API_KEY,
 			{ options: { concurrency: '={{ 0 }}' } },
 			{ items: [{ n: 1 }, { n: 2 }, { n: 3 }], continueOnFail: true },
@@ -124,7 +115,7 @@ describe('under Continue On Fail every input item yields exactly one result or e
 		const items = run.engine.outputOf('Dify Workflow');
 		expect(items.map(itemOf)).toEqual([0, 1, 2]);
 		for (const item of items) expect(item.json.error).toBe('The Concurrency option must be a whole number from 1 to 50');
-		expect(standin.requests).toEqual([]);
+		expect(standin().requests).toEqual([]);
 	});
 });
 
@@ -139,12 +130,12 @@ describe('without Continue On Fail', () => {
 				responseMode: 'streaming',
 				output: 'final',
 			},
-			baseUrl: standin.url,
+			baseUrl: standin().url,
 			apiKey: API_KEY,
 			items: [{ inputs: { topic: 'a' } }, { inputs: { topic: 'b', scenario: 'fail' } }, { inputs: { topic: 'c' } }],
 		});
 		expect(run.error?.message).toMatch(/^The Dify workflow run failed: /);
 		expect(run.error?.context?.itemIndex).toBe(1);
-		expect(standin.requests.filter((r) => r.path.endsWith('/run'))).toHaveLength(2);
+		expect(standin().requests.filter((r) => r.path.endsWith('/run'))).toHaveLength(2);
 	});
 });
