@@ -95,6 +95,20 @@ describe('cancel', () => {
 		for (let i = 0; i < 50 && standin().openStreams() > 0; i++) await new Promise((r) => setTimeout(r, 20));
 		expect(standin().openStreams()).toBe(0);
 	});
+
+	it('stopping the execution ends a blocking call at once, not when Dify answers', async () => {
+		const controller = new AbortController();
+		// 14 events 150 ms apart: Dify answers only after about two seconds.
+		const running = node(runParameters('{"topic": "x", "scenario": "slow", "delay_ms": 150}', {}, 'blocking'), {
+			signal: controller.signal,
+		});
+		for (let i = 0; i < 300 && standin().runs.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+		controller.abort();
+		const result = await running;
+		expect(result.error?.message).toBe('The execution was stopped while waiting for Dify');
+		// The node left while the run was still going: the request was aborted, not awaited.
+		expect([...standin().runs.values()][0]?.status).toBe('running');
+	});
 });
 
 describe('concurrency', () => {

@@ -12,6 +12,7 @@ import type { MultipartFile } from './multipart';
 import type { RetryPolicy } from './retry';
 import { MAX_RETRIES, retryDelayMs, sleep } from './retry';
 import { encodeMultipart } from './multipart';
+import { CancelRelay } from './cancelRelay';
 import type { DifySseFrame } from './sse';
 import { parseFrame, readSseFrames, SseFrameError } from './sse';
 
@@ -164,6 +165,7 @@ class SilenceTimeout extends Error {
  */
 export class DifyTransport {
 	readonly shownBaseUrl: string;
+	private readonly cancelRelay?: CancelRelay;
 
 	constructor(
 		readonly node: INode,
@@ -173,6 +175,7 @@ export class DifyTransport {
 		private readonly logger?: Logger,
 	) {
 		this.shownBaseUrl = displayUrl(baseUrl);
+		if (cancelSignal) this.cancelRelay = new CancelRelay(cancelSignal);
 	}
 
 	/** Whether the n8n execution was stopped. */
@@ -308,10 +311,11 @@ export class DifyTransport {
 		if (!call.anonymous) headers.authorization = `Bearer ${this.apiKey}`;
 		if (payload.contentType) headers['content-type'] = payload.contentType;
 		if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
-		const signals = [call.ignoreCancel ? undefined : this.cancelSignal, extraSignal].filter(
-			(s): s is AbortSignal => s !== undefined,
-		);
-		const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+		const cancel = call.ignoreCancel ? undefined : this.cancelSignal;
+		// What waits between retries listen to, and what undici listens to: a stream's own signal
+		// combines cancel and silence (once per run); a plain call gets the cheap relay.
+		const signal = cancel && extraSignal ? AbortSignal.any([cancel, extraSignal]) : (extraSignal ?? cancel);
+		const requestSignal = extraSignal ? signal : cancel && this.cancelRelay;
 		const policy = call.retry ?? (method === 'GET' ? 'read' : 'none');
 		let response: Dispatcher.ResponseData;
 		for (let attempt = 0; ; attempt++) {
@@ -321,7 +325,7 @@ export class DifyTransport {
 					headers,
 					body: payload.body,
 					dispatcher: dispatcher(),
-					signal,
+					signal: requestSignal,
 					headersTimeout: timeoutMs,
 					// A stream's silence is watched per event by stream(); a JSON body gets the same bound as its headers.
 					bodyTimeout: extraSignal ? 0 : timeoutMs,
