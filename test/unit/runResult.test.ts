@@ -32,7 +32,7 @@ function feed(events: Event[]) {
 	let endedAt = -1;
 	events.forEach((event, index) => {
 		if (endedAt >= 0) return;
-		const ended = aggregator.accept(event.event, () => {
+		const ended = aggregator.accept(event.event, event, () => {
 			parsed.push(event.event);
 			return event;
 		});

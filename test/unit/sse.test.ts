@@ -1,5 +1,13 @@
-import { frameName, MAX_FRAME_CHARS, parseFrame, readSseFrames, SseFrameError } from '../../nodes/DifyWorkflow/transport/sse';
-import type { DifySseFrame } from '../../nodes/DifyWorkflow/transport/sse';
+import {
+	DifySseFrame,
+	EventNameSet,
+	frameName,
+	MAX_FRAME_CHARS,
+	parseFrame,
+	readSseFrames,
+	SseFrameError,
+	SseFrameReader,
+} from '../../nodes/DifyWorkflow/transport/sse';
 
 const encoder = new TextEncoder();
 
@@ -40,6 +48,12 @@ describe('readSseFrames', () => {
 		const { frames } = await collect([encoder.encode(body)]);
 		expect(frames.map((f) => f.name)).toEqual(['workflow_started', 'text_chunk', 'workflow_finished']);
 		expect(JSON.parse(frames[2].data).data.outputs.answer).toBe('富士山🗻');
+	});
+
+	it('skips a byte order mark before the first line, even when its bytes arrive apart', async () => {
+		const bytes = encoder.encode(`\uFEFFdata: ${started}\n\n`);
+		const { frames } = await collect(cutAt(bytes, [1, 2, 3]));
+		expect(frames.map((f) => f.name)).toEqual(['workflow_started']);
 	});
 
 	it('keeps multi-byte characters whole when every byte arrives alone', async () => {
@@ -124,13 +138,58 @@ describe('frameName', () => {
 	});
 });
 
+describe('EventNameSet', () => {
+	const watched = new EventNameSet(['workflow_started', 'workflow_finished', 'error']);
+
+	it('turns away frames whose name starts with a letter no watched name has', () => {
+		expect(watched.surelyOutside(chunk('hi'))).toBe(true);
+		expect(watched.surelyOutside('{"event": "node_started", "task_id": "t"}')).toBe(true);
+	});
+
+	it('lets through the watched frames, and others that share their first letter', () => {
+		expect(watched.surelyOutside(started)).toBe(false);
+		expect(watched.surelyOutside(finished)).toBe(false);
+		expect(watched.surelyOutside('{"event": "error", "status": 500}')).toBe(false);
+		expect(watched.surelyOutside('{"event":"workflow_paused","data":{}}')).toBe(false);
+	});
+
+	it('never turns away a frame whose opening it does not recognise', () => {
+		expect(watched.surelyOutside('{"task_id":"t","event":"text_chunk"}')).toBe(false);
+		expect(watched.surelyOutside('not json')).toBe(false);
+	});
+});
+
+describe('SseFrameReader with only', () => {
+	const only = new EventNameSet(['workflow_started', 'workflow_finished']);
+	const body = (...datas: string[]) => datas.map((data) => `data: ${data}\n\n`).join('');
+
+	it('keeps the first frame and the watched ones, and drops the rest unread', () => {
+		const reader = new SseFrameReader(only);
+		const first = chunk('first');
+		const frames = [
+			...reader.feed(encoder.encode(body(first, started, chunk('a'), '{"task_id":"t","event":"text_chunk"}', finished))),
+			...reader.end(),
+		];
+		expect(frames.map((frame) => frame.data)).toEqual([first, started, '{"task_id":"t","event":"text_chunk"}', finished]);
+	});
+
+	it('counts a read of dropped frames as progress, and a read of pings as none', () => {
+		const reader = new SseFrameReader(only);
+		reader.feed(encoder.encode(body(started)));
+		expect(reader.feed(encoder.encode(body(chunk('a'), chunk('b'))))).toEqual([]);
+		expect(reader.progressed()).toBe(true);
+		expect(reader.feed(encoder.encode('event: ping\n\n'))).toEqual([]);
+		expect(reader.progressed()).toBe(false);
+	});
+});
+
 describe('parseFrame', () => {
 	it('parses an event object', () => {
-		expect(parseFrame({ name: 'workflow_started', data: started })).toMatchObject({ task_id: 't1' });
+		expect(parseFrame(new DifySseFrame(started))).toMatchObject({ task_id: 't1' });
 	});
 
 	it('refuses JSON that is not an object, or no JSON at all', () => {
-		expect(() => parseFrame({ name: '', data: '{"event":"text_chunk",' })).toThrow(SseFrameError);
-		expect(() => parseFrame({ name: '', data: '42' })).toThrow('not a JSON object');
+		expect(() => parseFrame(new DifySseFrame('{"event":"text_chunk",'))).toThrow(SseFrameError);
+		expect(() => parseFrame(new DifySseFrame('42'))).toThrow('not a JSON object');
 	});
 });

@@ -19,8 +19,13 @@ export class LiveText {
 		this.wanted = names.length > 0 ? new Set(names) : undefined;
 	}
 
+	/** Whether the execution streams its response, so that a run's text is worth sending on. */
+	static wanted(ctx: IExecuteFunctions): boolean {
+		return typeof ctx.isStreaming === 'function' && ctx.isStreaming();
+	}
+
 	static open(ctx: IExecuteFunctions, itemIndex: number, variables: string | undefined): LiveText | undefined {
-		if (typeof ctx.isStreaming !== 'function' || !ctx.isStreaming()) return undefined;
+		if (!LiveText.wanted(ctx)) return undefined;
 		const live = new LiveText(ctx, itemIndex, variables);
 		live.send('begin');
 		return live;

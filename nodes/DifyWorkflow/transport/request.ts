@@ -13,8 +13,9 @@ import type { RetryPolicy } from './retry';
 import { MAX_RETRIES, retryDelayMs, sleep } from './retry';
 import { encodeMultipart } from './multipart';
 import { CancelRelay } from './cancelRelay';
-import type { DifySseFrame } from './sse';
-import { parseFrame, readSseFrames, SseFrameError } from './sse';
+import { SilenceWatch } from './silence';
+import type { DifySseFrame, EventNameSet } from './sse';
+import { parseFrame, SseFrameError, SseFrameReader } from './sse';
 
 /** The Dify API credential as n8n hands it over. */
 export interface DifyCredentials {
@@ -48,6 +49,8 @@ export interface JsonCall extends CallBase {
 
 export interface StreamCall extends CallBase {
 	body: unknown;
+	/** The events the caller looks at; the others are dropped unread (the first frame always comes). */
+	only?: EventNameSet;
 	/** Names the parameter that sets timeoutMs, for the message of a silent stream. */
 	timeoutParameter: string;
 }
@@ -196,12 +199,7 @@ export class DifyTransport {
 	async stream(itemIndex: number, call: StreamCall): Promise<StreamResponse> {
 		const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 		const silence = new AbortController();
-		let timer: NodeJS.Timeout | undefined;
-		const arm = () => {
-			clearTimeout(timer);
-			timer = setTimeout(() => silence.abort(new SilenceTimeout(timeoutMs)), timeoutMs);
-		};
-		arm();
+		const watch = new SilenceWatch(timeoutMs, () => silence.abort(new SilenceTimeout(timeoutMs)));
 		let response: Dispatcher.ResponseData;
 		try {
 			response = await this.send(
@@ -213,26 +211,30 @@ export class DifyTransport {
 				Date.now() + timeoutMs,
 			);
 		} catch (error) {
-			clearTimeout(timer);
+			watch.stop();
 			throw this.silenceError(error, silence.signal, call, itemIndex, false) ?? error;
 		}
 		const contentType = headerValue(response.headers, 'content-type');
 		if (!contentType.includes('text/event-stream')) {
-			clearTimeout(timer);
+			watch.stop();
 			return { kind: 'json', body: await this.readJson(itemIndex, response, call) };
 		}
 		const body = response.body;
 		const read = async function* (this: DifyTransport): AsyncGenerator<DifySseFrame[]> {
 			try {
-				for await (const frames of readSseFrames(body)) {
-					// Only frames with data count as progress: keep-alive pings never reach here.
-					arm();
-					yield frames;
+				const reader = new SseFrameReader(call.only);
+				for await (const chunk of body) {
+					const frames = reader.feed(chunk as Buffer);
+					// Every read with data is progress, frames dropped unread included; a keep-alive ping is not.
+					if (reader.progressed()) watch.progress();
+					if (frames.length > 0) yield frames;
 				}
+				const rest = reader.end();
+				if (rest.length > 0) yield rest;
 			} catch (error) {
 				throw this.silenceError(error, silence.signal, call, itemIndex, true) ?? this.streamFailure(error, itemIndex);
 			} finally {
-				clearTimeout(timer);
+				watch.stop();
 				// Dify 1.13 may keep the socket open after the last event: leaving means closing it.
 				closeBody(body);
 			}

@@ -9,9 +9,10 @@ import { optionalUuid, readInputs, readRequiredText } from '../../helpers/parame
 import { appForm, checkAgainstForm, readMappedInputs } from '../../helpers/runInputs';
 import { attachRunDetails } from '../../helpers/runFailure';
 import type { StreamOutcome } from '../../helpers/runResult';
-import { RunAggregator, resultFromBlocking } from '../../helpers/runResult';
+import { AGGREGATED_EVENTS, RunAggregator, resultFromBlocking } from '../../helpers/runResult';
 import { streamErrorToError } from '../../transport/errors';
 import type { DifyTransport } from '../../transport/request';
+import type { DifySseFrame } from '../../transport/sse';
 import type {
 	DifyBlockingRunResponse,
 	DifyResponseMode,
@@ -305,12 +306,16 @@ export async function execute(
 	}
 
 	const output = this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events';
+	const keepEvents = output === 'events';
+	const streamsText = LiveText.wanted(this);
 	const stream = await transport.stream(itemIndex, {
 		path,
 		body,
 		timeoutMs,
 		timeoutParameter: 'Timeout',
 		hints,
+		// Only the run's own events matter to a final result: text chunks are dropped unread.
+		only: keepEvents || streamsText ? undefined : AGGREGATED_EVENTS,
 	});
 	if (stream.kind === 'json') {
 		// A server or proxy that would not stream answered as if blocking: same result, no events.
@@ -322,16 +327,16 @@ export async function execute(
 
 	const aggregator = new RunAggregator();
 	const emitted: IDataObject[] = [];
-	const keepEvents = output === 'events';
-	const live = LiveText.open(this, itemIndex, options.streamVariables);
+	const live = streamsText ? LiveText.open(this, itemIndex, options.streamVariables) : undefined;
 	try {
+		const parse = (frame: DifySseFrame) => transport.event<IDataObject>(itemIndex, frame);
 		reading: for await (const frames of stream.frames) {
 			for (const frame of frames) {
-				let parsed: IDataObject | undefined;
-				const parse = () => (parsed ??= transport.event<IDataObject>(itemIndex, frame));
-				if (keepEvents) emitted.push(parse());
-				if (live && frame.name === 'text_chunk') live.text(parse());
-				if (aggregator.accept(frame.name, parse)) break reading;
+				const name = frame.name;
+				const event = keepEvents || (live && name === 'text_chunk') ? parse(frame) : undefined;
+				if (keepEvents) emitted.push(event as IDataObject);
+				if (live && name === 'text_chunk') live.text(event as IDataObject);
+				if (aggregator.accept(name, frame, (unparsed) => event ?? parse(unparsed))) break reading;
 			}
 		}
 	} catch (error) {
