@@ -259,6 +259,13 @@ describe('Run failures', () => {
 		expect(result.error?.message).toBe('Dify sent no workflow event for 1 s, so the node stopped waiting');
 	});
 
+	it('text chunks a final run drops unread still count as progress', async () => {
+		// 14 events 150 ms apart: about two seconds in all, never a silent second.
+		const result = await run({ inputs: { topic: 'x', scenario: 'slow', delay_ms: 150 }, options: { timeout: 1 } });
+		expect(result.error).toBeUndefined();
+		expect(result.items[0].json.status).toBe('succeeded');
+	});
+
 	it('a streaming pre-run failure of Dify 1.11 (HTTP 400) gives Dify\'s message', async () => {
 		const legacy = await standinWith({ version: '1.11' });
 		// Validation off, so Dify itself rejects the missing input, as it would for an unchecked one.
