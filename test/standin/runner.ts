@@ -91,6 +91,27 @@ export async function streamSteps(
 		for (const step of steps) {
 			if (signal.aborted) return;
 			switch (step.kind) {
+				case 'numbered': {
+					const count = step.to - step.from + 1;
+					// Whole when nothing has to happen between its events; one by one otherwise.
+					if (settings.stepDelayMs === 0 && (stallAfterEvents === undefined || sent + count < stallAfterEvents)) {
+						await writer.numbered(step.head, step.tail, step.from, step.to, signal);
+						sent += count;
+						break;
+					}
+					for (let n = step.from; n <= step.to; n++) {
+						if (settings.stepDelayMs > 0 && sent > 0) await pause(settings.stepDelayMs, signal, binding);
+						if (signal.aborted) return;
+						const backpressure = writer.event(`${step.head}${n}${step.tail}`);
+						if (backpressure) await backpressure;
+						sent++;
+						if (sent === stallAfterEvents) {
+							stopPings();
+							return await holdOpen();
+						}
+					}
+					break;
+				}
 				case 'event':
 				case 'encoded': {
 					if (settings.stepDelayMs > 0 && sent > 0) await pause(settings.stepDelayMs, signal, binding);
@@ -148,6 +169,12 @@ export async function playBlocking(
 	for (const step of steps) {
 		if (signal.aborted) return { kind: 'gone' };
 		switch (step.kind) {
+			case 'numbered':
+				for (let n = step.from; n <= step.to; n++) {
+					if (settings.stepDelayMs > 0 && events > 0) await pause(settings.stepDelayMs, signal, binding);
+					events++;
+				}
+				break;
 			case 'event':
 			case 'encoded':
 				if (settings.stepDelayMs > 0 && events > 0) await pause(settings.stepDelayMs, signal, binding);
