@@ -110,7 +110,13 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		if (!outcome) continue;
 		const pairedItem = { item: itemIndex };
 		if ('results' in outcome) {
-			for (const result of outcome.results) returnData.push({ ...result, pairedItem });
+			// The operation's items are its own, fresh: naming their input in place spares a copy of each
+			// (an events run can return hundreds of thousands).
+			for (const result of outcome.results) {
+				const item = result as INodeExecutionData;
+				item.pairedItem = pairedItem;
+				returnData.push(item);
+			}
 			continue;
 		}
 		const nodeError = asNodeError(this, outcome.error, itemIndex, transport);
