@@ -153,6 +153,10 @@ describe('EventNameSet', () => {
 		expect(watched.surelyOutside('{"event":"workflow_paused","data":{}}')).toBe(false);
 	});
 
+	it('never turns away a frame whose name opens with an escape', () => {
+		expect(watched.surelyOutside('{"event":"\\u0077orkflow_finished","data":{}}')).toBe(false);
+	});
+
 	it('never turns away a frame whose opening it does not recognise', () => {
 		expect(watched.surelyOutside('{"task_id":"t","event":"text_chunk"}')).toBe(false);
 		expect(watched.surelyOutside('not json')).toBe(false);

@@ -33,6 +33,7 @@ export const MAX_FRAME_CHARS = 64 * 1024 * 1024;
 /** Compact (orjson, Dify 1.11+) and spaced (json.dumps, older Dify) openings of an event. */
 const COMPACT_PREFIX = '{"event":"';
 const SPACED_PREFIX = '{"event": "';
+const BACKSLASH = 0x5c;
 
 /**
  * Where the event name starts in the data, or -1 when the data does not open like a Dify event.
@@ -77,11 +78,11 @@ export class EventNameSet {
 	/** True when the frame's name is certainly not in the set, seen from its first letter alone. */
 	surelyOutside(data: string): boolean {
 		// The compact opening first, inline: this runs once for every frame of a stream.
-		if (data.slice(0, COMPACT_PREFIX.length) === COMPACT_PREFIX) {
-			return this.firstLetters[data.charCodeAt(COMPACT_PREFIX.length) & 0x7f] === 0;
-		}
-		const start = nameOffset(data);
-		return start >= 0 && this.firstLetters[data.charCodeAt(start) & 0x7f] === 0;
+		const start = data.slice(0, COMPACT_PREFIX.length) === COMPACT_PREFIX ? COMPACT_PREFIX.length : nameOffset(data);
+		if (start < 0) return false;
+		const first = data.charCodeAt(start);
+		// A name that opens with an escape (\u0077…) may be any name: only parsing can tell.
+		return first !== BACKSLASH && this.firstLetters[first & 0x7f] === 0;
 	}
 }
 
