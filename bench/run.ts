@@ -184,6 +184,11 @@ interface Report {
 	raw: Record<string, TaskResult[]>;
 }
 
+/** A row whose node and baseline values pair up one to one, compared pair by pair as node ÷ baseline. */
+function pairedRow(figure: number, measure: string, unit: string, node: number[], baseline: number[]): Row {
+	return { figure, measure, unit, node, baseline, compare: { kind: 'ratio', values: pairwise(node, baseline, (n, b) => n / b) } };
+}
+
 function judged(row: Row): boolean | undefined {
 	const goal = row.goal;
 	if (!goal) return undefined;
@@ -305,12 +310,7 @@ async function streamingThroughput(where: Placement, report: Report): Promise<vo
 		const rate = (count: number, ms: number) => count / (ms / 1000);
 		const floorEvents = pairs.map((p) => rate(p.events, p.floorMs));
 		const eventsRow = (measure: string, ms: (p: ThroughputPair) => number, goal?: Goal): Row => ({
-			figure: 1,
-			measure,
-			unit: 'events/s',
-			node: pairs.map((p) => rate(p.events, ms(p))),
-			baseline: floorEvents,
-			compare: { kind: 'ratio', values: pairs.map((p) => p.floorMs / ms(p)) },
+			...pairedRow(1, measure, 'events/s', pairs.map((p) => rate(p.events, ms(p))), floorEvents),
 			goal,
 		});
 		report.rows.push({
@@ -321,14 +321,15 @@ async function streamingThroughput(where: Placement, report: Report): Promise<vo
 			),
 			baselineName: 'undici + eventsource-parser',
 		});
-		report.rows.push({
-			figure: 1,
-			measure: 'same, as body bytes',
-			unit: 'MB/s',
-			node: pairs.map((p) => mb(rate(p.bytes, p.aggregatedMs))),
-			baseline: pairs.map((p) => mb(rate(p.bytes, p.floorMs))),
-			compare: { kind: 'ratio', values: pairs.map((p) => p.floorMs / p.aggregatedMs) },
-		});
+		report.rows.push(
+			pairedRow(
+				1,
+				'same, as body bytes',
+				'MB/s',
+				pairs.map((p) => mb(rate(p.bytes, p.aggregatedMs))),
+				pairs.map((p) => mb(rate(p.bytes, p.floorMs))),
+			),
+		);
 		report.rows.push(eventsRow('the transport alone: text chunks dropped unread, nothing aggregated', (p) => p.transportMs));
 		report.rows.push(
 			eventsRow("the whole Dify node in n8n's engine, default options (Validate Inputs asks GET /parameters first)", (p) => p.nodeOwnMs),
@@ -336,14 +337,15 @@ async function streamingThroughput(where: Placement, report: Report): Promise<vo
 		report.rows.push(eventsRow('… the same with Validate Inputs off', (p) => p.noValidationOwnMs));
 		report.rows.push(eventsRow('… default options, the whole execution (workflow set-up and source node included)', (p) => p.nodeMs));
 		const perThousand = (cpuMs: number, count: number) => (cpuMs / count) * 1000;
-		report.rows.push({
-			figure: 1,
-			measure: 'CPU time of the measured process per 1,000 events (whole execution, default options)',
-			unit: 'ms',
-			node: pairs.map((p) => perThousand(p.nodeCpuMs, p.events)),
-			baseline: pairs.map((p) => perThousand(p.floorCpuMs, p.events)),
-			compare: { kind: 'ratio', values: pairs.map((p) => p.nodeCpuMs / p.floorCpuMs) },
-		});
+		report.rows.push(
+			pairedRow(
+				1,
+				'CPU time of the measured process per 1,000 events (whole execution, default options)',
+				'ms',
+				pairs.map((p) => perThousand(p.nodeCpuMs, p.events)),
+				pairs.map((p) => perThousand(p.floorCpuMs, p.events)),
+			),
+		);
 		report.notes.push(
 			`1: ${pairs.length} pairs; each stream is ${formatNumber(mb(pairs[0].bytes))} MB, ${formatNumber(pairs[0].events)} SSE events; ` +
 				'node and floor each in a worker process of its own, taking turns; the transport-only, aggregation and Validate Inputs off runs are taken in the node\'s process right after each pair.',
@@ -467,13 +469,14 @@ async function eventsMode(where: Placement, report: Report): Promise<void> {
 		compare: { kind: 'difference', values: first.map((p) => p.nodeFirstEventMs - p.floorFirstEventMs) },
 	});
 	report.rows.push({
-		figure: 3,
-		measure: `events mode, ${tenK} events: first item reaches n8n (node returns)`,
-		unit: 'ms',
-		node: first.map((p) => p.nodeMs),
-		baseline: first.map((p) => p.floorMs),
+		...pairedRow(
+			3,
+			`events mode, ${tenK} events: first item reaches n8n (node returns)`,
+			'ms',
+			first.map((p) => p.nodeMs),
+			first.map((p) => p.floorMs),
+		),
 		baselineName: 'whole stream, undici + parser',
-		compare: { kind: 'ratio', values: first.map((p) => p.nodeMs / p.floorMs) },
 	});
 	report.notes.push(
 		`3: memory runs in fresh processes (${EVENTS_MODE_REPEATS} of each mode); times from the start of the execution, ${first.length} pairs.`,
@@ -498,13 +501,8 @@ async function upload(where: Placement, report: Report): Promise<void> {
 	const rate = (r: UploadResult) => mb(r.bytes) / (r.ms / 1000);
 	const size = `${UPLOAD_BYTES / 1024 ** 3} GiB`;
 	report.rows.push({
-		figure: 4,
-		measure: `upload of a ${size} binary (filesystem mode)`,
-		unit: 'MB/s',
-		node: node.map(rate),
-		baseline: floor.map(rate),
+		...pairedRow(4, `upload of a ${size} binary (filesystem mode)`, 'MB/s', node.map(rate), floor.map(rate)),
 		baselineName: 'undici, file streamed from disk',
-		compare: { kind: 'ratio', values: pairwise(node.map(rate), floor.map(rate), (a, b) => a / b) },
 	});
 	report.rows.push({
 		figure: 4,
@@ -555,56 +553,23 @@ async function getInfo(where: Placement, report: Report): Promise<void> {
 	try {
 		const pairs = await runTask<GetInfoPair[]>(where, { kind: 'getInfo', target: standin.target, calls: GET_INFO_CALLS, pairs: GET_INFO_PAIRS });
 		const calls = formatNumber(GET_INFO_CALLS);
+		const floor = pairs.map((p) => p.floorMs);
+		const row = (measure: string, node: (p: GetInfoPair) => number, baseline = floor) =>
+			pairedRow(5, measure, 'ms', pairs.map(node), baseline);
 		report.rows.push({
-			figure: 5,
-			measure: `${calls} sequential Get Info calls: the Dify node's execution time (n8n's)`,
-			unit: 'ms',
-			node: pairs.map((p) => p.nodeOwnMs),
-			baseline: pairs.map((p) => p.floorMs),
+			...row(`${calls} sequential Get Info calls: the Dify node's execution time (n8n's)`, (p) => p.nodeOwnMs),
 			baselineName: 'undici, same keep-alive agent settings',
-			compare: { kind: 'ratio', values: pairs.map((p) => p.nodeOwnMs / p.floorMs) },
 			goal: { text: '≤ 1.1×', on: 'compare', atMost: 1.1 },
 		});
-		report.rows.push({
-			figure: 5,
-			measure: `same, whole execution (workflow set-up and the ${calls}-item source node included)`,
-			unit: 'ms',
-			node: pairs.map((p) => p.nodeMs),
-			baseline: pairs.map((p) => p.floorMs),
-			compare: { kind: 'ratio', values: pairs.map((p) => p.nodeMs / p.floorMs) },
-		});
-		report.rows.push({
-			figure: 5,
-			measure: 'same, CPU time of the measured process (whole execution)',
-			unit: 'ms',
-			node: pairs.map((p) => p.nodeCpuMs),
-			baseline: pairs.map((p) => p.floorCpuMs),
-			compare: { kind: 'ratio', values: pairs.map((p) => p.nodeCpuMs / p.floorCpuMs) },
-		});
-		report.rows.push({
-			figure: 5,
-			measure: `undici again, keeping the ${calls} answers as items (as a node's output is kept)`,
-			unit: 'ms',
-			node: pairs.map((p) => p.floorKeepingMs),
-			baseline: pairs.map((p) => p.floorMs),
-			compare: { kind: 'ratio', values: pairs.map((p) => p.floorKeepingMs / p.floorMs) },
-		});
-		report.rows.push({
-			figure: 5,
-			measure: 'undici again, one long-lived AbortSignal on every call (what transport/cancelRelay.ts avoids)',
-			unit: 'ms',
-			node: pairs.map((p) => p.floorAbortSignalMs),
-			baseline: pairs.map((p) => p.floorMs),
-			compare: { kind: 'ratio', values: pairs.map((p) => p.floorAbortSignalMs / p.floorMs) },
-		});
-		report.rows.push({
-			figure: 5,
-			measure: `same ${calls} calls through DifyTransport alone, no engine`,
-			unit: 'ms',
-			node: pairs.map((p) => p.transportMs),
-			baseline: pairs.map((p) => p.floorMs),
-			compare: { kind: 'ratio', values: pairs.map((p) => p.transportMs / p.floorMs) },
-		});
+		report.rows.push(row(`same, whole execution (workflow set-up and the ${calls}-item source node included)`, (p) => p.nodeMs));
+		report.rows.push(
+			row('same, CPU time of the measured process (whole execution)', (p) => p.nodeCpuMs, pairs.map((p) => p.floorCpuMs)),
+		);
+		report.rows.push(row(`undici again, keeping the ${calls} answers as items (as a node's output is kept)`, (p) => p.floorKeepingMs));
+		report.rows.push(
+			row('undici again, one long-lived AbortSignal on every call (what transport/cancelRelay.ts avoids)', (p) => p.floorAbortSignalMs),
+		);
+		report.rows.push(row(`same ${calls} calls through DifyTransport alone, no engine`, (p) => p.transportMs));
 		report.rows.push({
 			figure: 5,
 			measure: 'one execution with one item (the engine\'s fixed cost, one call)',
@@ -641,13 +606,14 @@ async function concurrency(where: Placement, report: Report): Promise<void> {
 	}
 	for (const result of results) {
 		report.rows.push({
-			figure: 6,
-			measure: `${SLOW_ITEMS} items, runs of ~${SLOW_RUN_MS} ms, concurrency ${result.concurrency}`,
-			unit: 's',
-			node: result.pairs.map((p) => p.nodeMs / 1000),
-			baseline: result.pairs.map((p) => p.floorMs / 1000),
+			...pairedRow(
+				6,
+				`${SLOW_ITEMS} items, runs of ~${SLOW_RUN_MS} ms, concurrency ${result.concurrency}`,
+				's',
+				result.pairs.map((p) => p.nodeMs / 1000),
+				result.pairs.map((p) => p.floorMs / 1000),
+			),
 			baselineName: `undici + parser, ${result.concurrency} at a time`,
-			compare: { kind: 'ratio', values: result.pairs.map((p) => p.nodeMs / p.floorMs) },
 		});
 	}
 	if (results.length > 0) {
