@@ -4,7 +4,6 @@ import {
 	frameName,
 	MAX_FRAME_CHARS,
 	parseFrame,
-	readSseFrames,
 	SseFrameError,
 	SseFrameReader,
 } from '../../nodes/DifyWorkflow/transport/sse';
@@ -22,14 +21,13 @@ function cutAt(bytes: Uint8Array, offsets: number[]): Uint8Array[] {
 	return chunks.filter((chunk) => chunk.length > 0);
 }
 
-async function* source(chunks: Array<Uint8Array | string>): AsyncGenerator<Uint8Array | string> {
-	for (const chunk of chunks) yield chunk;
-}
-
-async function collect(chunks: Array<Uint8Array | string>): Promise<{ frames: DifySseFrame[]; batches: number }> {
+/** Feeds the reads to a reader, as the transport does, and gathers what each read completed. */
+function collect(chunks: Array<Uint8Array | string>): { frames: DifySseFrame[]; batches: number } {
+	const reader = new SseFrameReader();
 	const frames: DifySseFrame[] = [];
 	let batches = 0;
-	for await (const batch of readSseFrames(source(chunks))) {
+	for (const batch of [...chunks.map((chunk) => reader.feed(chunk)), reader.end()]) {
+		if (batch.length === 0) continue;
 		batches++;
 		frames.push(...batch);
 	}
@@ -42,83 +40,81 @@ const chunk = (text: string) =>
 const finished =
 	'{"event":"workflow_finished","workflow_run_id":"r1","task_id":"t1","data":{"status":"succeeded","outputs":{"answer":"富士山🗻"}}}';
 
-describe('readSseFrames', () => {
-	it('reads a whole stream and skips keep-alive pings', async () => {
+describe('SseFrameReader', () => {
+	it('reads a whole stream and skips keep-alive pings', () => {
 		const body = `event: ping\n\ndata: ${started}\n\nevent: ping\n\ndata: ${chunk('hi')}\n\ndata: ${finished}\n\n`;
-		const { frames } = await collect([encoder.encode(body)]);
+		const { frames } = collect([encoder.encode(body)]);
 		expect(frames.map((f) => f.name)).toEqual(['workflow_started', 'text_chunk', 'workflow_finished']);
 		expect(JSON.parse(frames[2].data).data.outputs.answer).toBe('富士山🗻');
 	});
 
-	it('skips a byte order mark before the first line, even when its bytes arrive apart', async () => {
+	it('skips a byte order mark before the first line, even when its bytes arrive apart', () => {
 		const bytes = encoder.encode(`\uFEFFdata: ${started}\n\n`);
-		const { frames } = await collect(cutAt(bytes, [1, 2, 3]));
+		const { frames } = collect(cutAt(bytes, [1, 2, 3]));
 		expect(frames.map((f) => f.name)).toEqual(['workflow_started']);
 	});
 
-	it('keeps multi-byte characters whole when every byte arrives alone', async () => {
+	it('keeps multi-byte characters whole when every byte arrives alone', () => {
 		const body = encoder.encode(`data: ${chunk('富士山は日本で最も高い山です🗻')}\n\n`);
 		const bytewise = Array.from(body, (byte) => Uint8Array.of(byte));
-		const { frames } = await collect(bytewise);
+		const { frames } = collect(bytewise);
 		expect(frames).toHaveLength(1);
 		expect(JSON.parse(frames[0].data).data.text).toBe('富士山は日本で最も高い山です🗻');
 	});
 
-	it('handles cuts inside a character, inside "data:", and between the two newlines', async () => {
+	it('handles cuts inside a character, inside "data:", and between the two newlines', () => {
 		const text = `data: ${chunk('東京')}\n\ndata: ${finished}\n\n`;
 		const bytes = encoder.encode(text);
 		const insideCharacter = Buffer.from(bytes).indexOf(Buffer.from('東')) + 1;
 		const insidePrefix = 2; // "da|ta:"
 		const betweenNewlines = Buffer.from(bytes).indexOf(Buffer.from('\n\n')) + 1;
 		const offsets = [insidePrefix, insideCharacter, betweenNewlines].sort((a, b) => a - b);
-		const { frames } = await collect(cutAt(bytes, offsets));
+		const { frames } = collect(cutAt(bytes, offsets));
 		expect(frames.map((f) => JSON.parse(f.data).event)).toEqual(['text_chunk', 'workflow_finished']);
 		expect(JSON.parse(frames[0].data).data.text).toBe('東京');
 	});
 
-	it('accepts CRLF and CR line endings', async () => {
+	it('accepts CRLF and CR line endings', () => {
 		const crlf = `event: ping\r\n\r\ndata: ${started}\r\n\r\ndata: ${finished}\r\n\r\n`;
 		const cr = `data: ${started}\r\rdata: ${finished}\r\r`;
 		const bytes = encoder.encode(crlf);
 		const cutInCrlf = Buffer.from(bytes).indexOf(Buffer.from('\r\n\r\n', 'utf8'), 20) + 1;
-		expect((await collect(cutAt(bytes, [cutInCrlf]))).frames.map((f) => f.name)).toEqual([
+		expect((collect(cutAt(bytes, [cutInCrlf]))).frames.map((f) => f.name)).toEqual([
 			'workflow_started',
 			'workflow_finished',
 		]);
-		expect((await collect([encoder.encode(cr)])).frames.map((f) => f.name)).toEqual([
+		expect((collect([encoder.encode(cr)])).frames.map((f) => f.name)).toEqual([
 			'workflow_started',
 			'workflow_finished',
 		]);
 	});
 
-	it('joins multi-line data with a newline, as the SSE standard says', async () => {
-		const { frames } = await collect([encoder.encode('data: {"event":"x",\ndata: "data":1}\n\n')]);
+	it('joins multi-line data with a newline, as the SSE standard says', () => {
+		const { frames } = collect([encoder.encode('data: {"event":"x",\ndata: "data":1}\n\n')]);
 		expect(frames[0].data).toBe('{"event":"x",\n"data":1}');
 		expect(frames[0].name).toBe('x');
 	});
 
-	it('yields the frames of one network read as one batch', async () => {
+	it('yields the frames of one network read as one batch', () => {
 		const several = encoder.encode(`data: ${chunk('a')}\n\ndata: ${chunk('b')}\n\ndata: ${chunk('c')}\n\n`);
-		const { frames, batches } = await collect([several]);
+		const { frames, batches } = collect([several]);
 		expect(frames).toHaveLength(3);
 		expect(batches).toBe(1);
 	});
 
-	it('drops a frame cut off by the end of the body', async () => {
-		const { frames } = await collect([encoder.encode(`data: ${started}\n\ndata: {"event":"workflow_fin`)]);
+	it('drops a frame cut off by the end of the body', () => {
+		const { frames } = collect([encoder.encode(`data: ${started}\n\ndata: {"event":"workflow_fin`)]);
 		expect(frames.map((f) => f.name)).toEqual(['workflow_started']);
 	});
 
-	it('refuses a frame larger than the bound instead of buffering it', async () => {
+	it('refuses a frame larger than the bound instead of buffering it', () => {
 		const big = 'x'.repeat(1024 * 1024);
-		async function* endless(): AsyncGenerator<string> {
-			yield 'data: {"event":"text_chunk","data":"';
-			for (let sent = 0; sent <= MAX_FRAME_CHARS; sent += big.length) yield big;
-		}
-		const reading = (async () => {
-			for await (const _ of readSseFrames(endless())) void _;
-		})();
-		await expect(reading).rejects.toBeInstanceOf(SseFrameError);
+		const reader = new SseFrameReader();
+		reader.feed('data: {"event":"text_chunk","data":"');
+		const feedPastTheBound = () => {
+			for (let sent = 0; sent <= MAX_FRAME_CHARS; sent += big.length) reader.feed(big);
+		};
+		expect(feedPastTheBound).toThrow(SseFrameError);
 	});
 });
 

@@ -182,17 +182,3 @@ export class SseFrameReader {
 		return done;
 	}
 }
-
-/** Reads a whole SSE body, yielding the frames each network read completed (never an empty batch). */
-export async function* readSseFrames(
-	body: AsyncIterable<Uint8Array | string>,
-	only?: EventNameSet,
-): AsyncGenerator<DifySseFrame[], void, undefined> {
-	const reader = new SseFrameReader(only);
-	for await (const chunk of body) {
-		const frames = reader.feed(chunk);
-		if (frames.length > 0) yield frames;
-	}
-	const rest = reader.end();
-	if (rest.length > 0) yield rest;
-}
