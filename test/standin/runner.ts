@@ -84,12 +84,23 @@ export async function streamSteps(
 
 	try {
 		let sent = 0;
-		if (stallAfterEvents === 0) {
+		const stall = async () => {
 			stopPings();
-			return await holdOpen();
-		}
+			await holdOpen();
+		};
+		if (stallAfterEvents === 0) return await stall();
+		/** Sends one event in its time; says whether the stream must now stall or the client left. */
+		const sendEvent = async (render: () => string): Promise<'stall' | 'gone' | undefined> => {
+			if (settings.stepDelayMs > 0 && sent > 0) await pause(settings.stepDelayMs, signal, binding);
+			if (signal.aborted) return 'gone';
+			const backpressure = writer.event(render());
+			if (backpressure) await backpressure;
+			sent++;
+			return sent === stallAfterEvents ? 'stall' : undefined;
+		};
 		for (const step of steps) {
 			if (signal.aborted) return;
+			let outcome: 'stall' | 'gone' | undefined;
 			switch (step.kind) {
 				case 'numbered': {
 					const count = step.to - step.from + 1;
@@ -99,39 +110,20 @@ export async function streamSteps(
 						sent += count;
 						break;
 					}
-					for (let n = step.from; n <= step.to; n++) {
-						if (settings.stepDelayMs > 0 && sent > 0) await pause(settings.stepDelayMs, signal, binding);
-						if (signal.aborted) return;
-						const backpressure = writer.event(`${step.head}${n}${step.tail}`);
-						if (backpressure) await backpressure;
-						sent++;
-						if (sent === stallAfterEvents) {
-							stopPings();
-							return await holdOpen();
-						}
+					for (let n = step.from; n <= step.to && outcome === undefined; n++) {
+						outcome = await sendEvent(() => `${step.head}${n}${step.tail}`);
 					}
 					break;
 				}
 				case 'event':
-				case 'encoded': {
-					if (settings.stepDelayMs > 0 && sent > 0) await pause(settings.stepDelayMs, signal, binding);
-					if (signal.aborted) return;
-					let json: string;
-					if (step.kind === 'event') {
+					outcome = await sendEvent(() => {
 						binding?.store.apply(binding.run, step.event);
-						json = JSON.stringify(step.event);
-					} else {
-						json = step.json;
-					}
-					const backpressure = writer.event(json);
-					if (backpressure) await backpressure;
-					sent++;
-					if (sent === stallAfterEvents) {
-						stopPings();
-						return await holdOpen();
-					}
+						return JSON.stringify(step.event);
+					});
 					break;
-				}
+				case 'encoded':
+					outcome = await sendEvent(() => step.json);
+					break;
 				case 'sleep':
 					await pause(step.ms, signal, binding);
 					break;
@@ -142,6 +134,8 @@ export async function streamSteps(
 					stopPings();
 					return await writer.breakInsideDataLine(JSON.stringify(step.event));
 			}
+			if (outcome === 'gone') return;
+			if (outcome === 'stall') return await stall();
 		}
 		stopPings();
 		await writer.end();
