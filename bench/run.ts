@@ -184,9 +184,17 @@ interface Report {
 	raw: Record<string, TaskResult[]>;
 }
 
-/** A row whose node and baseline values pair up one to one, compared pair by pair as node ÷ baseline. */
-function pairedRow(figure: number, measure: string, unit: string, node: number[], baseline: number[]): Row {
-	return { figure, measure, unit, node, baseline, compare: { kind: 'ratio', values: pairwise(node, baseline, (n, b) => n / b) } };
+/** A row whose node and baseline values pair up one to one, compared pair by pair (node ÷ or − baseline). */
+function pairedRow(
+	figure: number,
+	measure: string,
+	unit: string,
+	node: number[],
+	baseline: number[],
+	kind: 'ratio' | 'difference' = 'ratio',
+): Row {
+	const combine = kind === 'ratio' ? (n: number, b: number) => n / b : (n: number, b: number) => n - b;
+	return { figure, measure, unit, node, baseline, compare: { kind, values: pairwise(node, baseline, combine) } };
 }
 
 function judged(row: Row): boolean | undefined {
@@ -383,16 +391,16 @@ async function finalModeMemory(where: Placement, report: Report): Promise<void> 
 		['peak heap used (sampled)', 'sampledHeapBytes', 'floor', false],
 	];
 	for (const [measure, key, who, targeted] of rows) {
-		const big = pick(runs[`${who}Large`], key);
-		const little = pick(runs[`${who}Small`], key);
 		report.rows.push({
-			figure: 2,
-			measure: `${who === 'floor' ? 'floor (undici + parser): ' : 'final mode: '}${measure}, ${large} events`,
-			unit: 'MB',
-			node: big,
-			baseline: little,
+			...pairedRow(
+				2,
+				`${who === 'floor' ? 'floor (undici + parser): ' : 'final mode: '}${measure}, ${large} events`,
+				'MB',
+				pick(runs[`${who}Large`], key),
+				pick(runs[`${who}Small`], key),
+				'difference',
+			),
 			baselineName: `${small} events`,
-			compare: { kind: 'difference', values: pairwise(big, little, (a, b) => a - b) },
 			goal: targeted ? within30 : undefined,
 		});
 	}
@@ -434,39 +442,33 @@ async function eventsMode(where: Placement, report: Report): Promise<void> {
 		baseline: final.map((r) => (r.retainedHeapBytes - r.heapBeforeBytes) / r.events),
 		baselineName: 'final mode, per event',
 	});
-	report.rows.push({
-		figure: 3,
-		measure: `events mode, ${count} events: peak heap used`,
-		unit: 'MB',
-		node: events.map((r) => mb(r.sampledHeapBytes)),
-		baseline: final.map((r) => mb(r.sampledHeapBytes)),
-		baselineName: 'final mode',
-		compare: {
-			kind: 'difference',
-			values: pairwise(events.map((r) => mb(r.sampledHeapBytes)), final.map((r) => mb(r.sampledHeapBytes)), (a, b) => a - b),
-		},
-	});
-	report.rows.push({
-		figure: 3,
-		measure: `events mode, ${count} events: peak RSS (maxRSS)`,
-		unit: 'MB',
-		node: events.map((r) => mb(r.maxRssBytes)),
-		baseline: final.map((r) => mb(r.maxRssBytes)),
-		baselineName: 'final mode',
-		compare: {
-			kind: 'difference',
-			values: pairwise(events.map((r) => mb(r.maxRssBytes)), final.map((r) => mb(r.maxRssBytes)), (a, b) => a - b),
-		},
-	});
+	for (const [what, key] of [
+		['peak heap used', 'sampledHeapBytes'],
+		['peak RSS (maxRSS)', 'maxRssBytes'],
+	] as const) {
+		report.rows.push({
+			...pairedRow(
+				3,
+				`events mode, ${count} events: ${what}`,
+				'MB',
+				events.map((r) => mb(r[key])),
+				final.map((r) => mb(r[key])),
+				'difference',
+			),
+			baselineName: 'final mode',
+		});
+	}
 	const tenK = formatNumber(FIRST_EVENT_EVENTS);
 	report.rows.push({
-		figure: 3,
-		measure: `events mode, ${tenK} events: first event parsed by the node`,
-		unit: 'ms',
-		node: first.map((p) => p.nodeFirstEventMs),
-		baseline: first.map((p) => p.floorFirstEventMs),
+		...pairedRow(
+			3,
+			`events mode, ${tenK} events: first event parsed by the node`,
+			'ms',
+			first.map((p) => p.nodeFirstEventMs),
+			first.map((p) => p.floorFirstEventMs),
+			'difference',
+		),
 		baselineName: 'first event, undici + parser',
-		compare: { kind: 'difference', values: first.map((p) => p.nodeFirstEventMs - p.floorFirstEventMs) },
 	});
 	report.rows.push({
 		...pairedRow(
@@ -505,15 +507,14 @@ async function upload(where: Placement, report: Report): Promise<void> {
 		baselineName: 'undici, file streamed from disk',
 	});
 	report.rows.push({
-		figure: 4,
-		measure: 'peak RSS during the upload (sampled)',
-		unit: 'MB',
-		node: node.map((r) => mb(r.sampledRssBytes)),
-		baseline: floor.map((r) => mb(r.sampledRssBytes)),
-		compare: {
-			kind: 'difference',
-			values: pairwise(node.map((r) => mb(r.sampledRssBytes)), floor.map((r) => mb(r.sampledRssBytes)), (a, b) => a - b),
-		},
+		...pairedRow(
+			4,
+			'peak RSS during the upload (sampled)',
+			'MB',
+			node.map((r) => mb(r.sampledRssBytes)),
+			floor.map((r) => mb(r.sampledRssBytes)),
+			'difference',
+		),
 		goal: { text: '< 150 MB', on: 'node', below: 150 },
 	});
 	report.rows.push({
