@@ -37,7 +37,7 @@ const WARM_UP_RUNS = 3;
 const BENCH_NODE: INode = {
 	id: 'bench',
 	name: 'Dify Workflow',
-	type: 'n8n-nodes-dify.difyWorkflow',
+	type: 'n8n-nodes-dify-workflow.difyWorkflow',
 	typeVersion: 1,
 	position: [0, 0],
 	parameters: {},

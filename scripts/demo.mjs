@@ -56,7 +56,7 @@ async function main() {
 	log('building and packing the package');
 	await run('npm', ['run', '--silent', 'pack:local']);
 	const { version } = require(join(REPO_ROOT, 'package.json'));
-	const tarball = join(REPO_ROOT, '.cache/pack', `n8n-nodes-dify-${version}.tgz`);
+	const tarball = join(REPO_ROOT, '.cache/pack', `n8n-nodes-dify-workflow-${version}.tgz`);
 
 	log(`making sure n8n ${major}.x is installed (the first time takes several minutes)`);
 	await run(process.execPath, ['scripts/n8n/install.mjs', String(major)]);
@@ -111,7 +111,7 @@ async function main() {
 	log(`starting n8n ${install.version}`);
 	const n8n = await startN8n(ctx);
 	process.stdout.write(
-		`\n  n8n ${install.version} with n8n-nodes-dify is running: open ${n8n.url}\n` +
+		`\n  n8n ${install.version} with n8n-nodes-dify-workflow is running: open ${n8n.url}\n` +
 			`  (create the owner account on first visit; the examples are under Workflows,\n` +
 			`   the credential "${realDify ? 'Dify' : 'Dify stand-in'}" points at ${dify.baseUrl})\n` +
 			`  Ctrl+C stops n8n${standin ? ' and the stand-in' : ''}.\n\n`,

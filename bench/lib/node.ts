@@ -11,7 +11,7 @@ import type { Target } from './raw';
 
 /** The Dify node as a workflow holds it; the engine runs it as n8n does. */
 const DIFY = 'Dify Workflow';
-const DIFY_TYPE = 'n8n-nodes-dify.difyWorkflow';
+const DIFY_TYPE = 'n8n-nodes-dify-workflow.difyWorkflow';
 const SOURCE = 'Items';
 
 const nodeTypes = {

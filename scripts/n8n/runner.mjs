@@ -2,7 +2,7 @@
 //
 //   const n8n = n8nInstall(2);                      // or 1
 //   const ctx = await createUserFolder(n8n);        // fresh N8N_USER_FOLDER, ports, env
-//   await installCommunityPackage(ctx, '/path/to/n8n-nodes-dify-0.1.0.tgz');
+//   await installCommunityPackage(ctx, '/path/to/n8n-nodes-dify-workflow-0.2.0.tgz');
 //   await importCredentials(ctx, [{ id, name, type: 'difyApi', data: { baseUrl, apiKey } }]);
 //   const id = await importWorkflow(ctx, 'workflow.json');
 //   const { exitCode, json } = await executeWorkflow(ctx, id);

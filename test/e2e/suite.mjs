@@ -34,7 +34,7 @@ const RESULT_KEYS = [
 function packedTarball() {
 	const { version } = require(join(REPO_ROOT, 'package.json'));
 	const dir = join(REPO_ROOT, '.cache/pack');
-	const name = `n8n-nodes-dify-${version}.tgz`;
+	const name = `n8n-nodes-dify-workflow-${version}.tgz`;
 	assert.ok(readdirSync(dir).includes(name), `${name} missing in ${dir}: run npm run test:e2e, which packs it`);
 	return join(dir, name);
 }
@@ -45,7 +45,7 @@ function log(message) {
 
 /** Runs the end-to-end suite against one installed n8n major version. */
 export function e2eSuite(major) {
-	describe(`n8n ${major}.x runs the packed n8n-nodes-dify`, () => {
+	describe(`n8n ${major}.x runs the packed n8n-nodes-dify-workflow`, () => {
 		let ctx;
 		let standin;
 		const suiteStarted = Date.now();

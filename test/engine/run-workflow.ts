@@ -77,7 +77,7 @@ export type EngineNode = Omit<INode, 'id' | 'position'> & Partial<Pick<INode, 'i
 export interface EngineRunOptions {
 	nodes: EngineNode[];
 	connections: IConnections;
-	/** Full type name (`<package>.<description.name>`, e.g. `n8n-nodes-dify.difyWorkflow`) -> instance. */
+	/** Full type name (`<package>.<description.name>`, e.g. `n8n-nodes-dify-workflow.difyWorkflow`) -> instance. */
 	nodeTypes: Record<string, INodeType | IVersionedNodeType>;
 	/** Credential type name -> instance; needed for defaults and `authenticate`. */
 	credentialTypes?: Record<string, ICredentialType>;
@@ -129,7 +129,7 @@ export interface EngineRunResult {
 	binaryFilePath(item: INodeExecutionData, property?: string): string | undefined;
 }
 
-const ENCRYPTION_KEY = 'n8n-nodes-dify-engine-test-key';
+const ENCRYPTION_KEY = 'n8n-nodes-dify-workflow-engine-test-key';
 
 interface EngineEnvironment {
 	root: string;

@@ -45,7 +45,7 @@ export interface DifyNodeOptions {
 export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun> {
 	const dify: EngineNode = {
 		name: DIFY_NODE,
-		type: 'n8n-nodes-dify.difyWorkflow',
+		type: 'n8n-nodes-dify-workflow.difyWorkflow',
 		typeVersion: 1,
 		parameters: options.parameters,
 		credentials: { difyApi: { id: 'cred-1', name: 'Dify stand-in' } },
@@ -55,7 +55,7 @@ export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun
 	const engine = await runWorkflow({
 		nodes: [testItemsNode(SOURCE_NODE, options.items ?? [{}], options.binaries ?? []), dify],
 		connections: chain(SOURCE_NODE, DIFY_NODE),
-		nodeTypes: { [TEST_ITEMS_TYPE]: new TestItems(), 'n8n-nodes-dify.difyWorkflow': new DifyWorkflow() },
+		nodeTypes: { [TEST_ITEMS_TYPE]: new TestItems(), 'n8n-nodes-dify-workflow.difyWorkflow': new DifyWorkflow() },
 		credentialTypes: { difyApi: new DifyApi() },
 		credentials: { difyApi: { 'cred-1': { baseUrl: options.baseUrl, apiKey: options.apiKey } } },
 		binaryMode: options.binaryMode ?? 'default',

@@ -30,7 +30,7 @@ describe('typed inputs from the app', () => {
 		const node = new DifyWorkflow();
 		const context = {
 			getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
-			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify.difyWorkflow', typeVersion: 1, parameters: {} }),
+			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify-workflow.difyWorkflow', typeVersion: 1, parameters: {} }),
 			logger: undefined,
 		};
 		const { fields } = await node.methods.resourceMapping.getInputFields.call(context as never);
@@ -167,7 +167,7 @@ describe('AI Agent tool', () => {
 		const node = new DifyWorkflow();
 		const context = {
 			getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
-			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify.difyWorkflowTool', typeVersion: 1, parameters: {} }),
+			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify-workflow.difyWorkflowTool', typeVersion: 1, parameters: {} }),
 			logger: undefined,
 		};
 		const [option] = await node.methods.loadOptions.getToolDescriptions.call(context as never);

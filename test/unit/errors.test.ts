@@ -10,7 +10,7 @@ import {
 const node: INode = {
 	id: 'n1',
 	name: 'Dify Workflow',
-	type: 'n8n-nodes-dify.difyWorkflow',
+	type: 'n8n-nodes-dify-workflow.difyWorkflow',
 	typeVersion: 1,
 	position: [0, 0],
 	parameters: {},
