@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { IDataObject } from 'n8n-workflow';
 
@@ -18,6 +18,26 @@ const SECRET = 'app-SECRETsecretSECRET000042';
 const SECRET_CORE = 'SECRETsecretSECRET';
 
 const authorization = (req: IncomingMessage) => String(req.headers.authorization ?? '');
+
+/** A run whose node and workflow outputs quote the Authorization header, in keys and values. */
+async function echoInOutputs(req: IncomingMessage, res: ServerResponse): Promise<void> {
+	const run = new RunEvents();
+	const key = authorization(req);
+	await beginStream(req, res);
+	res.end(
+		frame(run.started()) +
+			frame({ event: 'node_finished', task_id: run.taskId, data: { outputs: { [`seen ${key}`]: [key] } } }) +
+			frame(run.finished({ echoed: key, nested: { list: [`header was ${key}`] } })),
+	);
+}
+
+/** A stream whose error event quotes the request's Authorization header. */
+async function echoInErrorEvent(req: IncomingMessage, res: ServerResponse): Promise<void> {
+	const run = new RunEvents();
+	const key = authorization(req);
+	await beginStream(req, res);
+	res.end(frame(run.started()) + frame({ event: 'error', task_id: run.taskId, status: 400, code: 'invalid_param', message: `rejected ${key}` }));
+}
 
 /**
  * Servers that put the request's Authorization header into their answer, as a debugging proxy,
@@ -46,15 +66,15 @@ const ECHOES: Array<{ id: string; play: (apiKey: string) => Promise<Played> }> =
 			res.end(`Bad request. Headers were: ${JSON.stringify(req.headers)}`);
 		}),
 	},
+	{ id: 'echo-stream-error-event', play: localPlay(echoInErrorEvent) },
+	// Each Event under Continue On Fail: the error event itself becomes an item, beside the error item.
 	{
-		id: 'echo-stream-error-event',
-		play: localPlay(async (req, res) => {
-			const run = new RunEvents();
-			const key = authorization(req);
-			await beginStream(req, res);
-			res.end(frame(run.started()) + frame({ event: 'error', task_id: run.taskId, status: 400, code: 'invalid_param', message: `rejected ${key}` }));
-		}),
+		id: 'echo-stream-error-event:events',
+		play: localPlay(echoInErrorEvent, { parameters: { output: 'events' }, continueOnFail: true }),
 	},
+	// Outputs that quote it, in the result (Final Result) and in the events (Each Event).
+	{ id: 'echo-outputs:final', play: localPlay(echoInOutputs) },
+	{ id: 'echo-outputs:events', play: localPlay(echoInOutputs, { parameters: { output: 'events' } }) },
 ];
 
 /** Runs `work` on every entry, `width` at a time: the plays are independent, their waits overlap. */

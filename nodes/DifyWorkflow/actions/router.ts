@@ -103,6 +103,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	};
 	await Promise.all(Array.from({ length: limit }, worker));
 
+	// Every item that leaves the node passes here, whatever made it: one place keeps the key out.
+	const redact = <T>(json: T): T => (transport ? transport.redactJson(json) : json);
 	const usesErrorOutput = this.getNode().onError === 'continueErrorOutput';
 	const returnData: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
@@ -115,6 +117,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			for (const result of outcome.results) {
 				const item = result as INodeExecutionData;
 				item.pairedItem = pairedItem;
+				redact(item.json);
 				returnData.push(item);
 			}
 			continue;
@@ -122,8 +125,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		const nodeError = asNodeError(this, outcome.error, itemIndex, transport);
 		if (!continueOnFail) throw nodeError;
 		const failure = runDetailsOf(outcome.error);
-		for (const json of failure?.emitted ?? []) returnData.push({ json, pairedItem });
-		const details: IDataObject = { ...(failure?.run ?? {}) };
+		for (const json of failure?.emitted ?? []) returnData.push({ json: redact(json), pairedItem });
+		const details: IDataObject = redact({ ...(failure?.run ?? {}) });
 		if (nodeError.description) details.description = nodeError.description;
 		if (nodeError instanceof NodeApiError && nodeError.httpCode) details.httpCode = nodeError.httpCode;
 		// n8n routes an item to the error output only when its json holds nothing but error,

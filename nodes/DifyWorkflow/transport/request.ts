@@ -479,7 +479,28 @@ export class DifyTransport {
 
 	/** Removes the API key from text that came from elsewhere (a proxy echoing headers, say). */
 	redact(text: string): string {
-		return this.apiKey ? text.split(this.apiKey).join('***') : text;
+		return this.apiKey && text.includes(this.apiKey) ? text.split(this.apiKey).join('***') : text;
+	}
+
+	/**
+	 * Removes the API key from every string of a JSON value, keys included, in place: what leaves
+	 * the node is built from what Dify sent, and Dify (or a proxy) may quote the request's headers.
+	 */
+	redactJson<T>(value: T): T {
+		if (typeof value === 'string') return this.redact(value) as T;
+		if (value === null || typeof value !== 'object') return value;
+		if (Array.isArray(value)) {
+			for (let index = 0; index < value.length; index++) value[index] = this.redactJson(value[index] as unknown);
+			return value;
+		}
+		const record = value as Record<string, unknown>;
+		for (const key of Object.keys(record)) {
+			const shown = this.redact(key);
+			const redacted = this.redactJson(record[key]);
+			if (shown !== key) delete record[key];
+			record[shown] = redacted;
+		}
+		return value;
 	}
 }
 
