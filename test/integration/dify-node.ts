@@ -1,4 +1,4 @@
-import type { IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, INodeParameters, INodeType } from 'n8n-workflow';
 
 import { DifyApi } from '../../credentials/DifyApi.credentials';
 import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
@@ -36,6 +36,8 @@ export interface DifyNodeOptions {
 	signal?: AbortSignal;
 	/** Makes the run a streaming one, as behind a Webhook or Chat Trigger in Streaming mode. */
 	onChunk?: (chunk: StreamChunk) => void;
+	/** The node type to run instead of the node itself (a variant that sees an older n8n, say). */
+	nodeType?: INodeType;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun
 	const engine = await runWorkflow({
 		nodes: [testItemsNode(SOURCE_NODE, options.items ?? [{}], options.binaries ?? []), dify],
 		connections: chain(SOURCE_NODE, DIFY_NODE),
-		nodeTypes: { [TEST_ITEMS_TYPE]: new TestItems(), 'n8n-nodes-dify-workflow.difyWorkflow': new DifyWorkflow() },
+		nodeTypes: { [TEST_ITEMS_TYPE]: new TestItems(), 'n8n-nodes-dify-workflow.difyWorkflow': options.nodeType ?? new DifyWorkflow() },
 		credentialTypes: { difyApi: new DifyApi() },
 		credentials: { difyApi: { 'cred-1': { baseUrl: options.baseUrl, apiKey: options.apiKey } } },
 		binaryMode: options.binaryMode ?? 'default',

@@ -134,6 +134,43 @@ describe('files in', () => {
 	});
 });
 
+describe('with Validate Inputs off', () => {
+	it('still uploads a binary named in a file input, instead of sending its name as text', async () => {
+		const result = await run(
+			{ inputMode: 'json', inputs: '{"topic": "x", "doc": "data"}', options: { validateInputs: false } },
+			{ binaries: [{ property: 'data', fileName: 'terms.pdf', mimeType: 'application/pdf', text: '%PDF-1.4' }] },
+		);
+		expect(result.error).toBeUndefined();
+		expect(runBodies()[0].inputs).toEqual({
+			topic: 'x',
+			doc: { type: 'document', transfer_method: 'local_file', upload_file_id: expect.any(String) },
+		});
+	});
+
+	it('leaves unknown keys and missing required inputs unchecked', async () => {
+		await run({ inputMode: 'json', inputs: '{"topic": "x", "tpoic": "y"}', options: { validateInputs: false } });
+		expect(runBodies()[0].inputs).toEqual({ topic: 'x', tpoic: 'y' });
+	});
+});
+
+describe('a failed read of the app form', () => {
+	it('is not remembered: the next item reads the form again and runs', async () => {
+		standin().failNext({ path: '/v1/parameters' }, { status: 400, json: { code: 'bad_request', message: 'Form unavailable', status: 400 } });
+		const result = await runDifyNode({
+			parameters: { resource: 'workflow', operation: 'run', inputMode: 'json', inputs: '={{ { "topic": $json.topic } }}', user: 'u', responseMode: 'blocking' } as never,
+			baseUrl: standin().url,
+			apiKey: standin().apiKey,
+			items: [{ topic: 'a' }, { topic: 'b' }],
+			continueOnFail: true,
+		});
+		expect(result.items.map((item) => [item.pairedItem, item.json.error ?? item.json.status])).toEqual([
+			[{ item: 0 }, 'Form unavailable'],
+			[{ item: 1 }, 'succeeded'],
+		]);
+		expect(standin().requests.filter((r) => r.path === '/v1/parameters')).toHaveLength(2);
+	});
+});
+
 describe('files out', () => {
 	it('downloads the files the outputs reference into binary properties, without sending the key', async () => {
 		const result = await run({

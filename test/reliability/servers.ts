@@ -60,11 +60,12 @@ function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
 }
 
 /**
- * Starts an HTTP (or, with tls, HTTPS with a self-signed certificate) server on 127.0.0.1 that
+ * Starts an HTTP (or, with tls, HTTPS with a self-signed certificate) server on 127.0.0.1 (or
+ * another loopback address) that
  * answers GET …/parameters with the app form, as Dify does, and gives every other request to
  * the handler.
  */
-export async function startLocalServer(handler: Handler, options: { tls?: boolean } = {}): Promise<LocalServer> {
+export async function startLocalServer(handler: Handler, options: { tls?: boolean; host?: string } = {}): Promise<LocalServer> {
 	const requests: SeenRequest[] = [];
 	const sockets = new Set<Socket>();
 	const responses = new Set<ServerResponse>();
@@ -88,11 +89,12 @@ export async function startLocalServer(handler: Handler, options: { tls?: boolea
 		socket.once('close', () => sockets.delete(socket));
 	});
 	server.on('tlsClientError', () => {});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const host = options.host ?? '127.0.0.1';
+	await new Promise<void>((resolve) => server.listen(0, host, resolve));
 	const { port } = server.address() as AddressInfo;
 	let closing: Promise<void> | undefined;
 	return {
-		url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/v1`,
+		url: `${options.tls ? 'https' : 'http'}://${host}:${port}/v1`,
 		requests,
 		openConnections: () => sockets.size,
 		openResponses: () => responses.size,

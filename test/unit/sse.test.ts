@@ -193,3 +193,20 @@ describe('parseFrame', () => {
 		expect(() => parseFrame(new DifySseFrame('42'))).toThrow('not a JSON object');
 	});
 });
+
+describe('SseFrameReader progress', () => {
+	it('counts bytes of a frame still arriving, but not keep-alive pings', () => {
+		const reader = new SseFrameReader();
+		const seen = (text: string) => {
+			reader.feed(Buffer.from(text));
+			return reader.progressed();
+		};
+		expect(seen('event: ping\n\n')).toBe(false);
+		expect(seen('da')).toBe(false);
+		expect(seen('ta: {"event":"node_finished","data":{"text":"')).toBe(true);
+		expect(seen('xxxxxxxx')).toBe(true);
+		expect(seen('xxxx"}}\n\n')).toBe(true);
+		expect(seen(': comment\n\nevent: ping\n\n')).toBe(false);
+		expect(seen('event: ping\n\ndata: {"event":"text_')).toBe(true);
+	});
+});

@@ -86,22 +86,33 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		outcomes.fill({ error: optionError });
 		next = items.length;
 	}
-	let failed = false;
+	// Without Continue On Fail the node fails with its first failed item, so the items running
+	// beside it are stopped (their requests aborted, their Dify tasks stopped) instead of being
+	// waited for and thrown away: the transport sees this as the execution being stopped.
+	const halt = limit > 1 && !continueOnFail ? new AbortController() : undefined;
+	const cancelSignal = halt && AbortSignal.any([this.getExecutionCancelSignal?.() ?? halt.signal, halt.signal]);
+	let firstFailure: number | undefined;
 	// Each worker takes the next item; without Continue On Fail no item starts after a failure.
 	const worker = async () => {
-		while (next < items.length && !(failed && !continueOnFail)) {
+		while (next < items.length && !(firstFailure !== undefined && !continueOnFail)) {
 			const itemIndex = next++;
 			try {
-				creating ??= createDifyTransport(this);
+				creating ??= createDifyTransport(this, cancelSignal);
 				transport = await creating;
 				outcomes[itemIndex] = { results: await chosen.execute.call(this, itemIndex, transport) };
 			} catch (error) {
-				failed = true;
 				outcomes[itemIndex] = { error };
+				if (firstFailure === undefined) {
+					firstFailure = itemIndex;
+					halt?.abort();
+				}
 			}
 		}
 	};
 	await Promise.all(Array.from({ length: limit }, worker));
+	if (firstFailure !== undefined && !continueOnFail) {
+		throw asNodeError(this, (outcomes[firstFailure] as { error: unknown }).error, firstFailure, transport);
+	}
 
 	// Every item that leaves the node passes here, whatever made it: one place keeps the key out.
 	const redact = <T>(json: T): T => (transport ? transport.redactJson(json) : json);
@@ -123,7 +134,6 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			continue;
 		}
 		const nodeError = asNodeError(this, outcome.error, itemIndex, transport);
-		if (!continueOnFail) throw nodeError;
 		const failure = runDetailsOf(outcome.error);
 		for (const json of failure?.emitted ?? []) returnData.push({ json: redact(json), pairedItem });
 		const details: IDataObject = redact({ ...(failure?.run ?? {}) });

@@ -69,6 +69,14 @@ async function toDifyFile(
 }
 
 /**
+ * Whether some input could be a file reference written as text, so that the app's form must be
+ * read to know whether it is one. Inputs without any text (numbers, objects) need no form.
+ */
+export function mayReferenceFiles(inputs: IDataObject): boolean {
+	return Object.values(inputs).some((value) => references(value)?.length);
+}
+
+/**
  * Resolves the file inputs of a run: a `file` or `file-list` variable given as text (binary field
  * names or URLs) becomes Dify file objects. Values that already are file objects pass unchanged.
  */

@@ -3,15 +3,14 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import type { DifyTransport } from '../transport/request';
 import type { DifyOutputFile, DifyRunResult, OperationItem } from '../types';
 
+/** Only what Dify itself marks as a file is downloaded: an output that merely looks like one is data. */
 function isDifyFile(value: unknown): value is DifyOutputFile {
 	if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
 	const file = value as Record<string, unknown>;
-	return (
-		typeof file.url === 'string' &&
-		(file.dify_model_identity === '__dify__file__' ||
-			(typeof file.transfer_method === 'string' && (typeof file.filename === 'string' || typeof file.mime_type === 'string')))
-	);
+	return file.dify_model_identity === '__dify__file__' && typeof file.url === 'string';
 }
+
+const PROPERTY_NAME = /^[A-Za-z0-9_]+$/;
 
 /** A binary property name made of an output variable's name, as n8n expressions can address it. */
 function propertyName(name: string): string {
@@ -20,19 +19,28 @@ function propertyName(name: string): string {
 
 /**
  * The files a run's outputs reference, each with the binary property it goes to: the output
- * variable's name for a single file, `<name>_<index>` for each file of a list.
+ * variable's name for a single file, `<name>_<index>` for each file of a list. Names are unique:
+ * a single file whose variable name is already a valid property name keeps it; any other name
+ * that is taken by then gets `_2`, `_3`, … in the order of the outputs.
  */
 export function outputFiles(outputs: Record<string, unknown>): Array<{ property: string; file: DifyOutputFile }> {
-	const found: Array<{ property: string; file: DifyOutputFile }> = [];
+	const wanted: Array<{ name: string; exact: boolean; file: DifyOutputFile }> = [];
 	for (const [name, value] of Object.entries(outputs)) {
-		if (isDifyFile(value)) found.push({ property: propertyName(name), file: value });
+		if (isDifyFile(value)) wanted.push({ name: propertyName(name), exact: PROPERTY_NAME.test(name), file: value });
 		else if (Array.isArray(value)) {
 			value.forEach((entry, index) => {
-				if (isDifyFile(entry)) found.push({ property: `${propertyName(name)}_${index}`, file: entry });
+				if (isDifyFile(entry)) wanted.push({ name: `${propertyName(name)}_${index}`, exact: false, file: entry });
 			});
 		}
 	}
-	return found;
+	const taken = new Set(wanted.filter((entry) => entry.exact).map((entry) => entry.name));
+	return wanted.map(({ name, exact, file }) => {
+		if (exact) return { property: name, file };
+		let property = name;
+		for (let suffix = 2; taken.has(property); suffix++) property = `${name}_${suffix}`;
+		taken.add(property);
+		return { property, file };
+	});
 }
 
 /** The `final` result item, with the output files downloaded into binary properties when asked. */
@@ -41,17 +49,18 @@ export async function finalItem(
 	itemIndex: number,
 	transport: DifyTransport,
 	result: DifyRunResult,
-	downloadFiles: boolean | undefined,
+	download: { maxBytes: number } | undefined,
 ): Promise<OperationItem> {
 	const item: OperationItem = { json: result as unknown as IDataObject };
-	if (!downloadFiles) return item;
+	if (!download) return item;
 	for (const { property, file } of outputFiles(result.outputs)) {
-		const download = await transport.download(itemIndex, file.url);
+		const fetched = await transport.download(itemIndex, file.url, download.maxBytes);
 		item.binary ??= {};
+		// A stream: n8n writes it to its binary store as it arrives (filesystem, S3) instead of holding it.
 		item.binary[property] = await ctx.helpers.prepareBinaryData(
-			download.body,
+			fetched.body,
 			file.filename,
-			file.mime_type || download.contentType || 'application/octet-stream',
+			file.mime_type || fetched.contentType || 'application/octet-stream',
 		);
 	}
 	return item;

@@ -8,15 +8,27 @@ import { checkInputs, describeVariable, inputVariables } from './inputForm';
 /** The app's input form, asked of Dify once per execution however many items run. */
 const formByTransport = new WeakMap<DifyTransport, Promise<DifyInputVariable[]>>();
 
-export function appForm(transport: DifyTransport, itemIndex: number, timeoutMs?: number): Promise<DifyInputVariable[]> {
-	let form = formByTransport.get(transport);
-	if (!form) {
-		form = transport
-			.json<DifyAppParameters>(itemIndex, { method: 'GET', path: '/parameters', timeoutMs })
-			.then(inputVariables);
-		formByTransport.set(transport, form);
+/**
+ * The app's input form. A read that failed is not remembered: the next item asks again, and an
+ * item that waited on another item's failed read makes its own, so its error is its own.
+ */
+export async function appForm(transport: DifyTransport, itemIndex: number, timeoutMs?: number): Promise<DifyInputVariable[]> {
+	const shared = formByTransport.get(transport);
+	if (shared) {
+		try {
+			return await shared;
+		} catch {
+			// Asked again below, as this item.
+		}
 	}
-	return form;
+	const own = transport
+		.json<DifyAppParameters>(itemIndex, { method: 'GET', path: '/parameters', timeoutMs })
+		.then(inputVariables);
+	formByTransport.set(transport, own);
+	own.catch(() => {
+		if (formByTransport.get(transport) === own) formByTransport.delete(transport);
+	});
+	return await own;
 }
 
 /** Inputs from the field mapper: the fields set below, or the item's fields that match the form. */

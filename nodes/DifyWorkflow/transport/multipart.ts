@@ -16,6 +16,8 @@ export interface MultipartBody {
 	/** Set when every part's size is known; otherwise the body goes chunked. */
 	contentLength?: number;
 	body: Readable;
+	/** Ends the body and closes the file's source, whether or not it was read to its end. */
+	close(): void;
 }
 
 /** Quotes a header parameter the way browsers do (WHATWG multipart/form-data encoding). */
@@ -50,9 +52,15 @@ export function encodeMultipart(fields: Record<string, string>, file: MultipartF
 		yield tail;
 	}
 
+	const body = Readable.from(parts(), { objectMode: false });
 	return {
 		contentType: `multipart/form-data; boundary=${boundary}`,
 		contentLength: size === undefined ? undefined : head.length + size + tail.length,
-		body: Readable.from(parts(), { objectMode: false }),
+		body,
+		close() {
+			body.destroy();
+			const source = file.content as Partial<Readable>;
+			if (typeof source.destroy === 'function' && !source.destroyed) source.destroy();
+		},
 	};
 }

@@ -1,6 +1,7 @@
-import type { IExecuteFunctions, INode, Logger } from 'n8n-workflow';
+import type { IExecuteFunctions, INode, Logger, NodeEgressFilter, RequestHelperFunctions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 
 import type { Dispatcher } from 'undici';
 import { EnvHttpProxyAgent, request } from 'undici';
@@ -36,10 +37,6 @@ interface CallBase {
 	retry?: RetryPolicy;
 	/** Made even when the execution is being stopped (the stop call that ends a cancelled run). */
 	ignoreCancel?: boolean;
-	/** An absolute address instead of base URL + path (a signed file link). */
-	url?: string;
-	/** Sent without the API key. */
-	anonymous?: boolean;
 }
 
 export interface JsonCall extends CallBase {
@@ -70,15 +67,46 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 /** Bytes kept of an error body: enough for Dify's JSON or a proxy page's title. */
 const ERROR_BODY_LIMIT = 64 * 1024;
 
+/** Redirects a file download follows; Dify's signed links redirect at most once or twice (object storage). */
+const MAX_DOWNLOAD_REDIRECTS = 5;
+const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
+
 let sharedDispatcher: Dispatcher | undefined;
+const dispatcherByEgress = new WeakMap<NodeEgressFilter, Dispatcher>();
 
 /**
- * One keep-alive pool for every execution in this n8n process. It honours HTTP_PROXY,
- * HTTPS_PROXY and NO_PROXY, as n8n's own HTTP calls do.
+ * One keep-alive pool for every execution in this n8n process (one per outbound policy, when n8n
+ * has one). It honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY, as n8n's own HTTP calls do; under a
+ * policy, every connection's DNS answer is checked against it, as n8n's own clients do, so a host
+ * that passed the check before the request cannot resolve elsewhere when connecting.
  */
-function dispatcher(): Dispatcher {
-	sharedDispatcher ??= new EnvHttpProxyAgent({ keepAliveTimeout: 10_000 });
-	return sharedDispatcher;
+function dispatcher(egress: NodeEgressFilter | undefined): Dispatcher {
+	if (!egress) return (sharedDispatcher ??= new EnvHttpProxyAgent({ keepAliveTimeout: 10_000 }));
+	let pool = dispatcherByEgress.get(egress);
+	if (!pool) {
+		pool = new EnvHttpProxyAgent({ keepAliveTimeout: 10_000, connect: { lookup: egress.createSecureLookup() } });
+		dispatcherByEgress.set(egress, pool);
+	}
+	return pool;
+}
+
+/** n8n's refusal of an address under its outbound policy (SsrfBlockedIpError, SsrfBlockedHostnameError). */
+function egressRefusal(error: unknown): (Error & { description?: string }) | undefined {
+	for (let cause = error; cause instanceof Error; cause = cause.cause) {
+		if (cause.name.startsWith('SsrfBlocked')) return cause as Error & { description?: string };
+	}
+	return undefined;
+}
+
+/** An address as messages show it: no credentials, no signed query string. */
+function shownAddress(url: URL): string {
+	return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** What a download gives: its bytes as they arrive, bounded, and what the server said they are. */
+export interface DownloadedFile {
+	body: Readable;
+	contentType?: string;
 }
 
 /** Validates and normalises the credential's base URL: trimmed, no trailing slash. */
@@ -176,6 +204,8 @@ export class DifyTransport {
 		private readonly apiKey: string,
 		private readonly cancelSignal?: AbortSignal,
 		private readonly logger?: Logger,
+		/** n8n's outbound policy (SSRF protection); absent before n8n 2.41. */
+		private readonly egress?: NodeEgressFilter,
 	) {
 		this.shownBaseUrl = displayUrl(baseUrl);
 		if (cancelSignal) this.cancelRelay = new CancelRelay(cancelSignal);
@@ -225,7 +255,7 @@ export class DifyTransport {
 				const reader = new SseFrameReader(call.only);
 				for await (const chunk of body) {
 					const frames = reader.feed(chunk as Buffer);
-					// Every read with data is progress, frames dropped unread included; a keep-alive ping is not.
+					// Frames completed (dropped ones included) and bytes of a frame still arriving are progress; keep-alive pings are not.
 					if (reader.progressed()) watch.progress();
 					if (frames.length > 0) yield frames;
 				}
@@ -245,13 +275,19 @@ export class DifyTransport {
 	/** Uploads one file as multipart/form-data, streaming its content. */
 	async upload<T>(itemIndex: number, call: UploadCall): Promise<T> {
 		const multipart = encodeMultipart(call.fields, call.file);
-		// The file is streamed once and cannot be sent again: uploads are never retried.
-		const response = await this.send(itemIndex, 'POST', { ...call, retry: 'none' }, {
-			body: multipart.body,
-			contentType: multipart.contentType,
-			contentLength: multipart.contentLength,
-		});
-		return (await this.readJson(itemIndex, response, call)) as T;
+		try {
+			// The file is streamed once and cannot be sent again: uploads are never retried.
+			const response = await this.send(itemIndex, 'POST', { ...call, retry: 'none' }, {
+				body: multipart.body,
+				contentType: multipart.contentType,
+				contentLength: multipart.contentLength,
+			});
+			return (await this.readJson(itemIndex, response, call)) as T;
+		} finally {
+			// A request that failed before reading the body (or that Dify answered early) never
+			// reached the file's end, which is what closes it: its descriptor would stay open.
+			multipart.close();
+		}
 	}
 
 	/** Parses one frame's JSON; a frame that is not an event object fails the item clearly. */
@@ -264,30 +300,133 @@ export class DifyTransport {
 	}
 
 	/**
-	 * Downloads a file Dify links to in a run's outputs. The link is signed, so no API key is sent
-	 * (it may point at another host); a relative link is resolved against the base URL's host.
+	 * Downloads a file Dify links to in a run's outputs, at most `maxBytes` of it. The link is
+	 * signed, so no API key is sent and redirects (to object storage, say) are followed, each hop
+	 * under n8n's outbound policy; a relative link is resolved against the base URL's host.
 	 */
-	async download(itemIndex: number, link: string): Promise<{ body: Readable; contentType?: string }> {
+	async download(itemIndex: number, link: string, maxBytes: number): Promise<DownloadedFile> {
 		let url: URL;
 		try {
 			url = new URL(link, this.baseUrl);
 		} catch {
-			throw new NodeApiError(this.node, { message: 'bad file link' }, {
-				message: `Dify linked an output file with an address that is not a URL: ${link.slice(0, 200)}`,
-				itemIndex,
-			});
+			throw this.downloadFailure(itemIndex, link.slice(0, 200), 'its address is not a URL');
 		}
-		const response = await this.send(
+		const cancel = this.cancelSignal && this.cancelRelay;
+		for (let hop = 0; ; hop++) {
+			if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+				throw this.downloadFailure(itemIndex, shownAddress(url), `only http and https links are downloaded, not ${url.protocol}`);
+			}
+			await this.admit(url, itemIndex, `the output file at ${shownAddress(url)}`);
+			let response: Dispatcher.ResponseData;
+			try {
+				response = await request(url, {
+					method: 'GET',
+					headers: { accept: '*/*' },
+					dispatcher: dispatcher(this.egress),
+					signal: cancel,
+					headersTimeout: DOWNLOAD_TIMEOUT_MS,
+					bodyTimeout: DOWNLOAD_TIMEOUT_MS,
+				});
+			} catch (error) {
+				if (this.cancelled || egressRefusal(error)) throw this.readFailure(error, itemIndex);
+				const code = errorCode(error) ?? (error instanceof Error ? error.message : String(error));
+				throw this.downloadFailure(itemIndex, shownAddress(url), `the connection failed (${this.redact(code)})`);
+			}
+			const { statusCode } = response;
+			const location = headerValue(response.headers, 'location');
+			if (statusCode >= 300 && statusCode < 400 && location) {
+				closeBody(response.body);
+				if (hop >= MAX_DOWNLOAD_REDIRECTS) {
+					throw this.downloadFailure(itemIndex, shownAddress(url), `it redirected more than ${MAX_DOWNLOAD_REDIRECTS} times`);
+				}
+				const next = new URL(location, url);
+				try {
+					this.egress?.validateRedirectSync(next.toString());
+				} catch (error) {
+					throw this.blocked(error, itemIndex, `the output file at ${shownAddress(next)}`);
+				}
+				url = next;
+				continue;
+			}
+			if (statusCode < 200 || statusCode >= 300) {
+				closeBody(response.body);
+				throw this.downloadFailure(
+					itemIndex,
+					shownAddress(url),
+					`the server answered HTTP ${statusCode}`,
+					statusCode === 403 || statusCode === 404 || statusCode === 410
+						? "Dify's file links are signed and expire (FILES_ACCESS_TIMEOUT on the Dify server, 5 minutes by default): run the workflow again, or download the file soon after the run."
+						: undefined,
+				);
+			}
+			const declared = Number(headerValue(response.headers, 'content-length'));
+			if (Number.isFinite(declared) && declared > maxBytes) {
+				closeBody(response.body);
+				throw this.tooLarge(itemIndex, shownAddress(url), maxBytes);
+			}
+			return {
+				body: this.bounded(response.body, maxBytes, itemIndex, shownAddress(url)),
+				contentType: headerValue(response.headers, 'content-type') || undefined,
+			};
+		}
+	}
+
+	/** Passes a body through, failing it once more than `maxBytes` arrived (a length header may lie or lack). */
+	private bounded(body: Readable, maxBytes: number, itemIndex: number, where: string): Readable {
+		let seen = 0;
+		let failed = false;
+		const limit = new Transform({
+			transform: (chunk: Buffer, _encoding, done) => {
+				seen += chunk.length;
+				if (seen <= maxBytes) return done(null, chunk);
+				failed = true;
+				done(this.tooLarge(itemIndex, where, maxBytes));
+				closeBody(body as Dispatcher.ResponseData['body']);
+			},
+		});
+		body.on('error', (error) => {
+			if (failed) return;
+			failed = true;
+			limit.destroy(this.downloadFailure(itemIndex, where, `the connection broke (${errorCode(error) ?? error.message})`));
+		});
+		return body.pipe(limit);
+	}
+
+	private tooLarge(itemIndex: number, where: string, maxBytes: number): NodeOperationError {
+		const mb = Math.round((maxBytes / 1024 / 1024) * 100) / 100;
+		return new NodeOperationError(this.node, `The output file at ${where} is larger than ${mb} MB`, {
 			itemIndex,
-			'GET',
-			{ path: url.pathname, url: url.toString(), anonymous: true, timeoutMs: 10 * 60_000 },
-			{ accept: '*/*' },
-		);
-		return { body: response.body, contentType: headerValue(response.headers, 'content-type') || undefined };
+			description: 'Raise the Max Download Size option if files this large are expected, or turn off Download Output Files.',
+		});
+	}
+
+	private downloadFailure(itemIndex: number, where: string, why: string, advice?: string): NodeOperationError {
+		return new NodeOperationError(this.node, `Could not download the output file at ${where}: ${why}`, {
+			itemIndex,
+			description:
+				advice ??
+				'The run itself succeeded; only the download of a file its outputs link to failed. Check that n8n can reach that address, or turn off Download Output Files and use the links.',
+		});
+	}
+
+	/** Asks n8n's outbound policy whether the address may be reached, before any connection. */
+	private async admit(url: URL, itemIndex: number, what: string): Promise<void> {
+		if (!this.egress) return;
+		const verdict = await this.egress.validateUrl(url);
+		if (!verdict.ok) throw this.blocked(verdict.error, itemIndex, what);
+	}
+
+	/** n8n refused an address under its outbound policy: say so, and who can change it. */
+	private blocked(error: unknown, itemIndex: number, what: string): NodeOperationError {
+		const reason = error instanceof Error ? error.message : String(error);
+		const detail = (error as { description?: unknown } | undefined)?.description;
+		return new NodeOperationError(this.node, `n8n's outbound network policy blocked the request to ${what}: ${reason}`, {
+			itemIndex,
+			description: `${typeof detail === 'string' ? `${detail} ` : ''}This n8n has SSRF protection on (N8N_SSRF_PROTECTION_ENABLED). An administrator can allow the address with N8N_SSRF_ALLOWED_HOSTNAMES or N8N_SSRF_ALLOWED_IP_RANGES.`,
+		});
 	}
 
 	private url(call: CallBase): string {
-		if (call.url) return call.url;
 		const url = new URL(this.baseUrl + call.path);
 		for (const [key, value] of Object.entries(call.query ?? {})) {
 			if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
@@ -310,7 +449,7 @@ export class DifyTransport {
 	): Promise<Dispatcher.ResponseData> {
 		const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 		const headers: Record<string, string> = { accept: payload.accept ?? 'application/json' };
-		if (!call.anonymous) headers.authorization = `Bearer ${this.apiKey}`;
+		headers.authorization = `Bearer ${this.apiKey}`;
 		if (payload.contentType) headers['content-type'] = payload.contentType;
 		if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
 		const cancel = call.ignoreCancel ? undefined : this.cancelSignal;
@@ -319,22 +458,27 @@ export class DifyTransport {
 		const signal = cancel && extraSignal ? AbortSignal.any([cancel, extraSignal]) : (extraSignal ?? cancel);
 		const requestSignal = extraSignal ? signal : cancel && this.cancelRelay;
 		const policy = call.retry ?? (method === 'GET' ? 'read' : 'none');
+		// Retries end within the call's Timeout: its bound covers every attempt and every wait.
+		const end = deadline ?? Date.now() + timeoutMs;
+		const url = this.url(call);
+		await this.admit(new URL(url), itemIndex, `Dify at ${this.shownBaseUrl}`);
 		let response: Dispatcher.ResponseData;
 		for (let attempt = 0; ; attempt++) {
+			const left = Math.max(1, end - Date.now());
 			try {
-				response = await request(this.url(call), {
+				response = await request(url, {
 					method,
 					headers,
 					body: payload.body,
-					dispatcher: dispatcher(),
+					dispatcher: dispatcher(this.egress),
 					signal: requestSignal,
-					headersTimeout: timeoutMs,
-					// A stream's silence is watched per event by stream(); a JSON body gets the same bound as its headers.
-					bodyTimeout: extraSignal ? 0 : timeoutMs,
+					headersTimeout: left,
+					// A stream's silence is watched per event by stream(); a JSON body gets what is left of the bound.
+					bodyTimeout: extraSignal ? 0 : left,
 				});
 			} catch (error) {
 				const code = errorCode(error);
-				const wait = signal?.aborted ? undefined : within(deadline, retryDelayMs(policy, attempt, { code }));
+				const wait = signal?.aborted || egressRefusal(error) ? undefined : within(end, retryDelayMs(policy, attempt, { code }));
 				if (wait === undefined) throw this.readFailure(error, itemIndex, timeoutMs);
 				await this.pause(wait, attempt, `${method} ${call.path} failed (${code})`, signal, itemIndex);
 				continue;
@@ -342,7 +486,7 @@ export class DifyTransport {
 			const retryAfter = headerValue(response.headers, 'retry-after') || undefined;
 			const wait =
 				response.statusCode >= 400
-					? within(deadline, retryDelayMs(policy, attempt, { status: response.statusCode, retryAfter }))
+					? within(end, retryDelayMs(policy, attempt, { status: response.statusCode, retryAfter }))
 					: undefined;
 			if (wait === undefined) break;
 			closeBody(response.body);
@@ -426,6 +570,8 @@ export class DifyTransport {
 				itemIndex,
 			});
 		}
+		const refusal = egressRefusal(error);
+		if (refusal) return this.blocked(refusal, itemIndex, `Dify at ${this.shownBaseUrl}`);
 		if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
 			return new NodeApiError(this.node, { message: 'timeout' }, {
 				message: `Dify did not answer within ${Math.round((timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s at ${this.shownBaseUrl}`,
@@ -506,10 +652,12 @@ export class DifyTransport {
 
 /** What the transport needs of n8n: an execution, or the editor loading options. */
 type TransportContext = Pick<IExecuteFunctions, 'getCredentials' | 'getNode' | 'logger'> &
-	Partial<Pick<IExecuteFunctions, 'getExecutionCancelSignal'>>;
+	Partial<Pick<IExecuteFunctions, 'getExecutionCancelSignal'>> & {
+		helpers?: Partial<Pick<RequestHelperFunctions, 'getSecureEgressFilter'>>;
+	};
 
 /** Builds the transport for one execution (or one options request) from the Dify API credential. */
-export async function createDifyTransport(ctx: TransportContext): Promise<DifyTransport> {
+export async function createDifyTransport(ctx: TransportContext, cancelSignal?: AbortSignal): Promise<DifyTransport> {
 	const credentials = await ctx.getCredentials<DifyCredentials>('difyApi');
 	const node = ctx.getNode();
 	const apiKey = typeof credentials.apiKey === 'string' ? credentials.apiKey.trim() : '';
@@ -518,6 +666,8 @@ export async function createDifyTransport(ctx: TransportContext): Promise<DifyTr
 			description: "Paste the workflow app's API key (it starts with app-) into the Dify API credential.",
 		});
 	}
-	const cancelSignal = typeof ctx.getExecutionCancelSignal === 'function' ? ctx.getExecutionCancelSignal() : undefined;
-	return new DifyTransport(node, normaliseBaseUrl(node, credentials.baseUrl), apiKey, cancelSignal, ctx.logger);
+	const cancel = cancelSignal ?? (typeof ctx.getExecutionCancelSignal === 'function' ? ctx.getExecutionCancelSignal() : undefined);
+	// n8n 2.41 hands nodes with their own HTTP client its outbound policy; older versions have none.
+	const egress = typeof ctx.helpers?.getSecureEgressFilter === 'function' ? ctx.helpers.getSecureEgressFilter() : undefined;
+	return new DifyTransport(node, normaliseBaseUrl(node, credentials.baseUrl), apiKey, cancel, ctx.logger, egress);
 }

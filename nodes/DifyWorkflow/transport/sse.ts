@@ -120,7 +120,9 @@ export class SseFrameReader {
 	private started = false;
 	/** Frames completed so far, dropped ones included, and how many the last read completed. */
 	private frames = 0;
-	private lastReadFrames = 0;
+	private lastReadProgressed = false;
+	/** The first characters of the line still unfinished after the last read. */
+	private lineHead = '';
 	private readonly decoder = new StringDecoder('utf8');
 	private readonly parser = createParser({
 		onEvent: (message) => {
@@ -151,7 +153,10 @@ export class SseFrameReader {
 		if (text.length > 0) this.endsWithCr = text.charCodeAt(text.length - 1) === 13;
 		const before = this.frames;
 		this.parser.feed(text);
-		this.lastReadFrames = this.frames - before;
+		// A completed frame is progress; so are the bytes of a data line still arriving (one large
+		// event slower than the Timeout). Only a fast stream's reads complete frames, so only the
+		// rare read that completes none is looked at more closely.
+		this.lastReadProgressed = this.followLines(text, this.frames === before) || this.frames > before;
 		if (this.overflow) {
 			throw new SseFrameError(
 				`Dify sent an event larger than ${MAX_FRAME_CHARS / 1024 / 1024} MiB; the node refuses it to protect n8n's memory.`,
@@ -160,9 +165,27 @@ export class SseFrameReader {
 		return this.take();
 	}
 
-	/** Whether the last read completed a frame, kept or dropped: keep-alive pings are not frames. */
+	/**
+	 * Whether the last read completed a frame (kept or dropped), or brought bytes of a frame's
+	 * data: keep-alive pings (`event: ping` and comments, no data) are neither.
+	 */
 	progressed(): boolean {
-		return this.lastReadFrames > 0;
+		return this.lastReadProgressed;
+	}
+
+	/**
+	 * Keeps the start of the line left unfinished by each read; when asked, tells whether the
+	 * text added to a `data:` line (a new one, or the unfinished one continued).
+	 */
+	private followLines(text: string, look: boolean): boolean {
+		if (text.length === 0) return false;
+		const lastBreak = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+		const head = this.lineHead;
+		this.lineHead = lastBreak < 0 ? (head + text).slice(0, 5) : text.slice(lastBreak + 1, lastBreak + 6);
+		if (!look) return false;
+		const firstBreak = lastBreak < 0 ? -1 : text.search(/[\r\n]/);
+		const continued = head + (firstBreak < 0 ? text : text.slice(0, firstBreak));
+		return (firstBreak !== 0 && /^data(:|$)/.test(continued.slice(0, 5))) || /[\r\n]data(:|[\r\n]|$)/.test(text);
 	}
 
 	/**

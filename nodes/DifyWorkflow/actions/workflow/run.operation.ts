@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import type { NodeApiError } from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
-import { resolveFileInputs, resolveRunFiles } from '../../helpers/fileInputs';
+import { mayReferenceFiles, resolveFileInputs, resolveRunFiles } from '../../helpers/fileInputs';
 import { LiveText } from '../../helpers/liveText';
 import { finalItem } from '../../helpers/outputFiles';
 import { optionalUuid, readInputs, readRequiredText } from '../../helpers/parameters';
@@ -25,6 +25,7 @@ interface RunOptions {
 	concurrency?: number;
 	downloadFiles?: boolean;
 	files?: string;
+	maxDownloadSize?: number;
 	streamVariables?: string;
 	timeout?: number;
 	validateInputs?: boolean;
@@ -32,6 +33,7 @@ interface RunOptions {
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
+const DEFAULT_MAX_DOWNLOAD_MB = 100;
 const MAX_CONCURRENCY = 50;
 
 const properties: INodeProperties[] = [
@@ -143,7 +145,7 @@ const properties: INodeProperties[] = [
 				typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
 				default: 1,
 				description:
-					'How many input items to run at once, over one pool of keep-alive connections. Results keep the order of the input items. Dify may limit concurrent runs per app.',
+					'How many input items to run at once, over one pool of keep-alive connections. Results keep the order of the input items. Read from the first item only. Without Continue On Fail, the first failed item stops the others and their Dify runs. Dify may limit concurrent runs per app.',
 			},
 			{
 				displayName: 'Download Output Files',
@@ -151,7 +153,7 @@ const properties: INodeProperties[] = [
 				type: 'boolean',
 				default: false,
 				description:
-					"Whether to download the files the run's outputs reference into binary properties of the result: a file output goes to a property of its name, each file of a list to that name followed by _0, _1, …",
+					"Whether to download the files the run's outputs reference (Dify file objects) into binary properties of the result: a file output goes to a property of its name, each file of a list to that name followed by _0, _1, …; a name already taken gets _2, _3, …",
 			},
 			{
 				displayName: 'Files',
@@ -161,6 +163,15 @@ const properties: INodeProperties[] = [
 				placeholder: 'data, https://example.com/photo.png',
 				description:
 					"Files for the run's files list (sys.files): binary field names of the input item (uploaded to Dify first) or URLs, separated by commas",
+			},
+			{
+				displayName: 'Max Download Size (MB)',
+				name: 'maxDownloadSize',
+				type: 'number',
+				typeOptions: { minValue: 0.001, numberPrecision: 3 },
+				default: DEFAULT_MAX_DOWNLOAD_MB,
+				description:
+					'With Download Output Files: the largest output file to download, in megabytes. A larger file fails the item instead of filling n8n\'s disk or memory.',
 			},
 			{
 				displayName: 'Stream Text Of',
@@ -186,7 +197,7 @@ const properties: INodeProperties[] = [
 				type: 'boolean',
 				default: true,
 				description:
-					"Whether to check the inputs against the app's input form (GET /parameters, once per execution) before running: missing required inputs and unknown keys are reported at once instead of Dify 1.13 waiting silently",
+					"Whether to check the inputs against the app's input form (GET /parameters, once per execution) before running: missing required inputs and unknown keys are reported at once instead of Dify 1.13 waiting silently. File inputs given as binary field names or URLs are resolved either way.",
 			},
 			{
 				displayName: 'Workflow ID',
@@ -276,10 +287,15 @@ export async function execute(
 	const options = this.getNodeParameter('options', itemIndex, {}) as RunOptions;
 	const workflowId = optionalUuid(this, itemIndex, options.workflowId, 'Workflow ID', WORKFLOW_ID_ADVICE);
 	const timeoutMs = Math.max(1, Number(options.timeout) || DEFAULT_TIMEOUT_SECONDS) * 1000;
+	const download = options.downloadFiles
+		? { maxBytes: Math.floor(Math.max(0, Number(options.maxDownloadSize ?? DEFAULT_MAX_DOWNLOAD_MB)) * 1024 * 1024) }
+		: undefined;
 
-	if (options.validateInputs !== false) {
+	const validate = options.validateInputs !== false;
+	// File inputs are resolved either way: only the form says which inputs are files.
+	if (validate || mayReferenceFiles(inputs)) {
 		const form = await appForm(transport, itemIndex, timeoutMs);
-		checkAgainstForm(this, itemIndex, inputs, form);
+		if (validate) checkAgainstForm(this, itemIndex, inputs, form);
 		inputs = await resolveFileInputs(this, itemIndex, transport, inputs, form, user);
 	}
 	const files = await resolveRunFiles(this, itemIndex, transport, options.files, user);
@@ -302,7 +318,7 @@ export async function execute(
 		const result = resultFromBlocking(response);
 		const failure = statusFailure(this, itemIndex, result);
 		if (failure) throw failure;
-		return [await finalItem(this, itemIndex, transport, result, options.downloadFiles)];
+		return [await finalItem(this, itemIndex, transport, result, download)];
 	}
 
 	const output = this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events';
@@ -322,7 +338,7 @@ export async function execute(
 		const result = resultFromBlocking(stream.body as DifyBlockingRunResponse);
 		const failure = statusFailure(this, itemIndex, result);
 		if (failure) throw failure;
-		return [await finalItem(this, itemIndex, transport, result, options.downloadFiles)];
+		return [await finalItem(this, itemIndex, transport, result, download)];
 	}
 
 	const aggregator = new RunAggregator();
@@ -353,7 +369,7 @@ export async function execute(
 	}
 	live?.end();
 	if (keepEvents) return emitted.map((json) => ({ json }));
-	return [await finalItem(this, itemIndex, transport, (outcome as { result: DifyRunResult }).result, options.downloadFiles)];
+	return [await finalItem(this, itemIndex, transport, (outcome as { result: DifyRunResult }).result, download)];
 }
 
 /** How the stream ended, as an error of the item when it was not a usable result. */
