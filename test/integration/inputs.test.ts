@@ -25,21 +25,37 @@ const run = (parameters: IDataObject, extra: { items?: IDataObject[]; binaries?:
 
 const runBodies = () => standin().requests.filter((r) => r.path === '/v1/workflows/run').map((r) => r.json as IDataObject);
 
+/** What the editor gives a node's loadOptions / resourceMapping methods, for the stand-in's app. */
+const editorContext = (type = 'n8n-nodes-dify-workflow.difyWorkflow') => ({
+	getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
+	getNode: () => ({ name: 'Dify Workflow', type, typeVersion: 1, parameters: {} }),
+	logger: undefined,
+});
+
 describe('typed inputs from the app', () => {
 	it('loads the input form into the field mapper: types, options, required flags, defaults', async () => {
 		const node = new DifyWorkflow();
-		const context = {
-			getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
-			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify-workflow.difyWorkflow', typeVersion: 1, parameters: {} }),
-			logger: undefined,
-		};
-		const { fields } = await node.methods.resourceMapping.getInputFields.call(context as never);
+		const { fields } = await node.methods.resourceMapping.getInputFields.call(editorContext() as never);
 		const byId = Object.fromEntries(fields.map((field) => [field.id, field]));
 		expect(byId.topic).toMatchObject({ displayName: 'Topic', type: 'string', required: true });
 		expect(byId.scenario).toMatchObject({ type: 'options', required: false, defaultValue: 'llm' });
 		expect(byId.scenario.options).toEqual(expect.arrayContaining([{ name: 'fail', value: 'fail' }]));
 		expect(byId.chunks).toMatchObject({ type: 'number' });
-		expect(byId.doc).toMatchObject({ type: 'string', displayName: expect.stringMatching(/binary field or URL/) });
+		expect(byId.doc).toMatchObject({ type: 'string', displayName: 'Document' });
+	});
+
+	// n8n shows the notice in place of the fields, so under Map Automatically it would claim that
+	// an app with inputs has none.
+	it('says the app has no inputs only when it has none', async () => {
+		const node = new DifyWorkflow();
+		const withInputs = await node.methods.resourceMapping.getInputFields.call(editorContext() as never);
+		expect(withInputs.fields.length).toBeGreaterThan(0);
+		expect(withInputs.emptyFieldsNotice).toBeUndefined();
+
+		standin().failNext({ path: '/v1/parameters' }, { status: 200, json: { user_input_form: [] } });
+		const withoutInputs = await node.methods.resourceMapping.getInputFields.call(editorContext() as never);
+		expect(withoutInputs.fields).toEqual([]);
+		expect(withoutInputs.emptyFieldsNotice).toMatch(/no input variables/);
 	});
 
 	it('sends the mapped fields as inputs', async () => {
