@@ -11,6 +11,7 @@ import * as app from './actions/app/App.resource';
 import * as file from './actions/file/File.resource';
 import { router } from './actions/router';
 import * as workflow from './actions/workflow/Workflow.resource';
+import { difyApiTest } from './methods/credentialTest';
 import { getToolDescriptions } from './methods/loadOptions';
 import { getInputFields } from './methods/resourceMapping';
 
@@ -112,11 +113,13 @@ export class DifyWorkflow implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'difyApi', required: true }],
+		// n8n runs the credential's own test request when it has one; this test gives the node's messages.
+		credentials: [{ name: 'difyApi', required: true, testedBy: 'difyApiTest' }],
 		properties,
 	};
 
 	methods = {
+		credentialTest: { difyApiTest },
 		loadOptions: { getToolDescriptions },
 		resourceMapping: { getInputFields },
 	};
