@@ -8,4 +8,7 @@ module.exports = {
 		'^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }],
 	},
 	testTimeout: 30000,
+	// The suites mostly wait (retry back-offs, timeouts, streams paced in time), so more workers than
+	// cores finish sooner; the CPU they need together is well under two cores.
+	maxWorkers: 4,
 };

@@ -1,11 +1,14 @@
 import type {
 	IAuthenticateGeneric,
 	Icon,
-	ICredentialTestRequest,
 	ICredentialType,
 	INodeProperties,
 } from 'n8n-workflow';
 
+/**
+ * Tested by the node (testedBy: 'difyApiTest'), so Test explains a failure as a run does. It has no
+ * test request of its own: n8n would run that one instead.
+ */
 export class DifyApi implements ICredentialType {
 	name = 'difyApi';
 
@@ -49,40 +52,5 @@ export class DifyApi implements ICredentialType {
 				Authorization: '=Bearer {{$credentials.apiKey}}',
 			},
 		},
-	};
-
-	// GET /info needs nothing but a valid key, so it tells apart a wrong key from a wrong URL.
-	test: ICredentialTestRequest = {
-		request: {
-			baseURL: '={{$credentials.baseUrl.trim().replace(/\\/+$/, "")}}',
-			url: '/info',
-			method: 'GET',
-		},
-		rules: [
-			{
-				type: 'responseCode',
-				properties: {
-					value: 401,
-					message:
-						'Dify rejected the API key. Copy the key of this workflow app (it starts with app-) from its API Access page.',
-				},
-			},
-			{
-				type: 'responseCode',
-				properties: {
-					value: 403,
-					message:
-						"Dify refused access: the app no longer exists, its API service is disabled, or the workspace is archived.",
-				},
-			},
-			{
-				type: 'responseCode',
-				properties: {
-					value: 404,
-					message:
-						'No Dify API at this Base URL. It must end with /v1, for example https://dify.example.com/v1.',
-				},
-			},
-		],
 	};
 }

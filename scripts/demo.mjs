@@ -3,14 +3,17 @@
 //
 //   npm run demo                                  Dify stand-in on 127.0.0.1, n8n 2.x
 //   npm run demo -- --n8n=1                       the same on n8n 1.x (Node 20)
+//   npm run demo -- --fresh                       start over with an empty n8n user folder
 //   DIFY_BASE_URL=https://api.dify.ai/v1 DIFY_API_KEY=app-… npm run demo    a real Dify instead
 //
 // Builds and packs the package, installs n8n when missing, starts the stand-in (unless a real Dify
-// is given), installs the package into a fresh n8n user folder as n8n installs community packages,
-// imports the credential and the examples, runs one example headless to show it works, then starts
-// n8n and prints the URL to open. Ctrl+C stops everything.
+// is given), installs the package into the demo's n8n user folder (.cache/demo/, kept between runs:
+// the owner account, edits and executions stay) as n8n installs community packages, records it in
+// n8n's database as n8n does, imports the credential (and the examples the first time), runs one
+// example headless to show it works, then starts n8n, writes its log to a file and prints the URL
+// to open. Ctrl+C stops everything and keeps the user folder.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -22,6 +25,7 @@ import {
 	installCommunityPackage,
 	n8nInstall,
 	nodeOutput,
+	recordCommunityPackage,
 	startN8n,
 } from './n8n/runner.mjs';
 import { REPO_ROOT } from './n8n/versions.mjs';
@@ -75,7 +79,14 @@ async function main() {
 	}
 
 	const port = argument('port', '5678');
+	const userFolder = join(REPO_ROOT, '.cache/demo', `n8n-${install.version}`);
+	if (process.argv.includes('--fresh') && existsSync(userFolder)) {
+		log(`--fresh: removing ${userFolder}`);
+		rmSync(userFolder, { recursive: true, force: true });
+	}
+	const firstRun = !existsSync(userFolder);
 	const ctx = await createUserFolder(install, {
+		userFolder,
 		env: {
 			...(port ? { N8N_PORT: port } : {}),
 			// Lets the AI Agent use the Dify Workflow node as a tool (n8n 1.x asks for it).
@@ -85,18 +96,32 @@ async function main() {
 		},
 	});
 	if (port) ctx.url = `http://127.0.0.1:${port}`;
+	// The user folder stays (owner account, edits, executions); --fresh starts over.
 	const stopAll = async () => {
 		await standin?.close();
-		await ctx.cleanup();
 	};
 
-	log(`installing the package into ${ctx.userFolder} as a community package`);
-	await installCommunityPackage(ctx, tarball);
+	log(`${firstRun ? 'new' : 'kept'} n8n user folder: ${ctx.userFolder}${firstRun ? '' : ' (--fresh starts over)'}`);
+	log('installing the package as a community package');
+	const installed = await installCommunityPackage(ctx, tarball);
+	// The credential follows this run's Dify (the stand-in's port changes from run to run).
 	await importCredentials(ctx, [{ id: 'DifyStandIn00001', name: realDify ? 'Dify' : 'Dify stand-in', type: 'difyApi', data: dify }]);
-	const examples = readdirSync(join(REPO_ROOT, 'examples')).filter((file) => file.endsWith('.json')).sort();
-	for (const file of examples) {
-		await importWorkflow(ctx, join(REPO_ROOT, 'examples', file));
-		log(`imported example ${file}`);
+	const { author } = require(join(installed.dir, 'package.json'));
+	const { DifyWorkflow } = require(join(REPO_ROOT, 'dist/nodes/DifyWorkflow/DifyWorkflow.node.js'));
+	const { name: nodeName, displayName, version: nodeVersion } = new DifyWorkflow().description;
+	await recordCommunityPackage(ctx, {
+		name: installed.name,
+		version: installed.version,
+		author,
+		nodes: [{ name: nodeName, displayName, version: nodeVersion }],
+	});
+	log(`recorded ${installed.name}@${installed.version} in n8n's database: Settings → Community nodes lists it`);
+	if (firstRun) {
+		const examples = readdirSync(join(REPO_ROOT, 'examples')).filter((file) => file.endsWith('.json')).sort();
+		for (const file of examples) {
+			await importWorkflow(ctx, join(REPO_ROOT, 'examples', file));
+			log(`imported example ${file}`);
+		}
 	}
 
 	log('running "Dify: run a workflow and use its answer" headless');
@@ -108,11 +133,13 @@ async function main() {
 		log(`the example did not run: ${error.message}`);
 	}
 
-	log(`starting n8n ${install.version}`);
-	const n8n = await startN8n(ctx);
+	const logFile = join(ctx.userFolder, 'n8n.log');
+	log(`starting n8n ${install.version}; its log: ${logFile}`);
+	const n8n = await startN8n(ctx, { logFile });
 	process.stdout.write(
 		`\n  n8n ${install.version} with n8n-nodes-dify-workflow is running: open ${n8n.url}\n` +
-			`  (create the owner account on first visit; the examples are under Workflows,\n` +
+			`  n8n's log: ${logFile}\n` +
+			`  (create the owner account on first visit, kept for the next runs; the examples are under Workflows,\n` +
 			`   the credential "${realDify ? 'Dify' : 'Dify stand-in'}" points at ${dify.baseUrl})\n` +
 			`  Ctrl+C stops n8n${standin ? ' and the stand-in' : ''}.\n\n`,
 	);

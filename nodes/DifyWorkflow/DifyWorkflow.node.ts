@@ -11,28 +11,73 @@ import * as app from './actions/app/App.resource';
 import * as file from './actions/file/File.resource';
 import { router } from './actions/router';
 import * as workflow from './actions/workflow/Workflow.resource';
+import { difyApiTest } from './methods/credentialTest';
 import { getToolDescriptions } from './methods/loadOptions';
 import { getInputFields } from './methods/resourceMapping';
 
 /**
- * Shown only in the tool variant n8n makes for the AI Agent: the description the agent reads can
- * be the app's own (GET /info) with its inputs (GET /parameters). n8n keeps a toolDescription the
- * node declares instead of adding its generic one.
+ * Shown only in the tool variant n8n makes for the AI Agent. n8n reads the saved toolDescription
+ * when it builds the tool, before any code of the node runs, so the text the agent reads is always
+ * the saved one: the app's own description is offered to take, and stays editable once taken.
  */
-const toolDescription: INodeProperties = {
-	displayName: 'Tool Description Name or ID',
+const descriptionSource: INodeProperties = {
+	displayName: 'Description Source',
+	name: 'descriptionSource',
+	type: 'options',
+	noDataExpression: true,
+	displayOptions: { show: { '@tool': [true] } },
+	options: [
+		{
+			name: 'From the Dify App',
+			value: 'app',
+			description: "The text the node writes from the app's description and inputs (GET /info, GET /parameters)",
+		},
+		{
+			name: 'Custom',
+			value: 'custom',
+			description: 'Your own text. A description taken from the app stays here, to edit.',
+		},
+	],
+	default: 'app',
+};
+
+const TOOL_DESCRIPTION_HINT =
+	'What the AI Agent reads to decide when to call this tool and which inputs to send. Empty: n8n describes it from the operation.';
+
+const toolDescriptionFromApp: INodeProperties = {
+	// A description, not a list entry: the "Name or ID" label and the "specify an ID" text the rules
+	// ask of dynamic options would be wrong here.
+	// eslint-disable-next-line n8n-nodes-base/node-param-display-name-wrong-for-dynamic-options
+	displayName: 'Description',
 	name: 'toolDescription',
 	type: 'options',
 	typeOptions: { loadOptionsMethod: 'getToolDescriptions' },
-	displayOptions: { show: { '@tool': [true] } },
+	// A text saved from an earlier form of the app stays valid: the app may change after it was taken.
+	allowArbitraryValues: true,
+	displayOptions: { show: { '@tool': [true], descriptionSource: ['app'] } },
 	default: '',
+	// eslint-disable-next-line n8n-nodes-base/node-param-description-wrong-for-dynamic-options
 	description:
-		'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
-	hint: 'What the AI Agent is told this tool does: the description written from the Dify app (its description and inputs), or your own text as an expression. Empty: n8n describes it from the operation.',
+		'The description written from the app now, to pick; pick it again after the app changes. To edit it, switch Description Source to Custom: the text stays.',
+	hint: TOOL_DESCRIPTION_HINT,
+};
+
+const toolDescriptionCustom: INodeProperties = {
+	displayName: 'Description',
+	name: 'toolDescription',
+	type: 'string',
+	typeOptions: { rows: 4 },
+	displayOptions: { show: { '@tool': [true], descriptionSource: ['custom'] } },
+	default: '',
+	placeholder:
+		'e.g. Answers a question about a topic. Give its inputs as a JSON object with the key "topic" (text, required).',
+	hint: TOOL_DESCRIPTION_HINT,
 };
 
 const properties: INodeProperties[] = [
-	toolDescription,
+	descriptionSource,
+	toolDescriptionFromApp,
+	toolDescriptionCustom,
 	{
 		displayName: 'Resource',
 		name: 'resource',
@@ -68,11 +113,13 @@ export class DifyWorkflow implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'difyApi', required: true }],
+		// n8n runs the credential's own test request when it has one; this test gives the node's messages.
+		credentials: [{ name: 'difyApi', required: true, testedBy: 'difyApiTest' }],
 		properties,
 	};
 
 	methods = {
+		credentialTest: { difyApiTest },
 		loadOptions: { getToolDescriptions },
 		resourceMapping: { getInputFields },
 	};

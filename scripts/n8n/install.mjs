@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, existsSync, realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import {
@@ -49,10 +49,12 @@ async function diskUsage(dir) {
 }
 
 /**
- * Runs a command with its output appended to logFile. While it runs, prints a heartbeat with the
- * size of watchDir, because npm installs of n8n are silent for minutes at a time.
+ * Runs a command with its output appended to logFile. While it runs, prints a heartbeat every 15 s
+ * with the time spent and the sizes that grow meanwhile (watchDirs, and the log itself), because
+ * npm is silent for minutes at a time: it fills its cache before it writes node_modules, and a
+ * native build prints only to the log.
  */
-async function run(label, command, args, { cwd, env, logFile, watchDir }) {
+async function run(label, command, args, { cwd, env, logFile, watchDirs = [] }) {
 	const stepStart = Date.now();
 	log(`${label}: ${command} ${args.join(' ')}`);
 	const out = createWriteStream(logFile, { flags: 'a' });
@@ -62,13 +64,16 @@ async function run(label, command, args, { cwd, env, logFile, watchDir }) {
 	const child = spawn(command, args, { cwd, env, stdio: ['ignore', out, out] });
 	let heartbeatBusy = false;
 	const heartbeat = setInterval(async () => {
-		if (heartbeatBusy || !watchDir) return;
+		if (heartbeatBusy) return;
 		heartbeatBusy = true;
-		const size = await diskUsage(watchDir);
+		const sizes = await Promise.all(
+			watchDirs.map(async ({ name, dir }) => `${name} ${formatBytes(await diskUsage(dir))}`),
+		);
+		const logBytes = await stat(logFile).then((info) => info.size, () => 0);
 		const seconds = ((Date.now() - stepStart) / 1000).toFixed(0);
-		log(`${label}: still running after ${seconds}s, ${formatBytes(size)} on disk`);
+		log(`${label}: still running after ${seconds}s (${[...sizes, `log ${(logBytes / 1024).toFixed(0)} KiB`].join(', ')})`);
 		heartbeatBusy = false;
-	}, 30_000);
+	}, 15_000);
 
 	const [code, signal] = await once(child, 'exit').finally(() => clearInterval(heartbeat));
 	out.end();
@@ -156,7 +161,10 @@ async function ensureNode24() {
 			cwd: dir,
 			env: process.env,
 			logFile,
-			watchDir: dir,
+			watchDirs: [
+				{ name: 'npm cache', dir: join(await capture('npm', ['config', 'get', 'cache'], process.env), '_cacache') },
+				{ name: 'installed', dir },
+			],
 		});
 		const reported = await capture(nodeBin, ['--version'], process.env);
 		if (reported !== `v${NODE24_VERSION}`) {
@@ -239,13 +247,17 @@ async function installN8n(major) {
 			cwd: paths.dir,
 			env,
 			logFile,
-			watchDir: paths.dir,
+			// npm downloads into its cache first: that grows long before node_modules does.
+			watchDirs: [
+				{ name: 'npm cache', dir: join(await capture('npm', ['config', 'get', 'cache'], env), '_cacache') },
+				{ name: 'installed', dir: paths.dir },
+			],
 		});
 		await run(`sqlite3 for n8n ${paths.version}`, 'npm', ['rebuild', 'sqlite3', '--ignore-scripts=false', '--foreground-scripts', ...npmFlags], {
 			cwd: paths.dir,
 			env,
 			logFile,
-			watchDir: null,
+			watchDirs: [{ name: 'build', dir: join(paths.dir, 'node_modules', 'sqlite3', 'build') }],
 		});
 
 		// Prove the result runs before calling it complete: sqlite3 loads and n8n answers.

@@ -14,7 +14,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,25 +65,36 @@ async function freePorts(count) {
 }
 
 /**
- * A fresh, empty n8n home in the temp folder, with everything a headless run needs:
- * `{ install, userFolder, port, brokerPort, url, env, cleanup() }`.
+ * An n8n home with everything a headless run needs: `{ install, userFolder, port, brokerPort, url,
+ * env, cleanup() }`. A fresh, empty one in the temp folder, or `options.userFolder` kept between runs
+ * (its encryption key is kept in it, so what was imported before stays readable).
  * `options.env` adds or overrides variables (e.g. `{ N8N_LOG_LEVEL: 'debug' }`); null removes one.
  */
 export async function createUserFolder(install, options = {}) {
 	if (!install?.n8nBin) throw new Error('createUserFolder(install): pass the result of n8nInstall(major)');
-	const userFolder = await mkdtemp(join(tmpdir(), `n8n-e2e-${install.version}-`));
+	let userFolder;
+	let encryptionKey = randomBytes(24).toString('hex');
+	if (options.userFolder) {
+		userFolder = resolve(options.userFolder);
+		await mkdir(userFolder, { recursive: true });
+		const keyFile = join(userFolder, 'encryption-key');
+		if (existsSync(keyFile)) encryptionKey = (await readFile(keyFile, 'utf8')).trim();
+		else await writeFile(keyFile, `${encryptionKey}\n`, { mode: 0o600 });
+	} else {
+		userFolder = await mkdtemp(join(tmpdir(), `n8n-e2e-${install.version}-`));
+	}
 	const [port, brokerPort] = await freePorts(2);
 	// n8n puts some files in the OS temp folder (e.g. n8nDataTableUploads); keep them in the user
 	// folder so cleanup() removes them and parallel runs do not share them.
 	const tmp = join(userFolder, 'tmp');
-	await mkdir(tmp);
+	await mkdir(tmp, { recursive: true });
 	const env = {
 		...install.env,
 		TMPDIR: tmp,
 		N8N_USER_FOLDER: userFolder,
 		// Credentials are encrypted with this key; a fixed per-folder key lets every command of the
 		// run read what import:credentials wrote.
-		N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
+		N8N_ENCRYPTION_KEY: encryptionKey,
 		DB_TYPE: 'sqlite',
 		N8N_DIAGNOSTICS_ENABLED: 'false',
 		N8N_PERSONALIZATION_ENABLED: 'false',
@@ -296,6 +307,39 @@ export async function installCommunityPackage(ctxOrFolder, tarballPath) {
 }
 
 /**
+ * Records an installed package in n8n's database as n8n's own community-package install does
+ * (tables installed_packages and installed_nodes), so Settings → Community nodes lists it and can
+ * update or uninstall it. The database must exist: call it after any n8n command has run.
+ * `nodes`: `[{ name, displayName, version }]`, the package's node types as n8n loads them.
+ */
+export async function recordCommunityPackage(ctx, { name, version, author, nodes }) {
+	const database = join(ctx.userFolder, '.n8n', 'database.sqlite');
+	if (!existsSync(database)) throw new Error(`no n8n database yet at ${database}: run an n8n command first`);
+	const n8nPackageDir = dirname(dirname(ctx.install.n8nBin));
+	// n8n's own sqlite3 module, run by n8n's Node: the one native build that matches it.
+	const script = `
+		const sqlite3 = require(require.resolve('sqlite3', { paths: [process.argv[1]] }));
+		const [file, pkg] = [process.argv[2], JSON.parse(process.argv[3])];
+		const db = new sqlite3.Database(file);
+		const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
+		db.serialize(() => {
+			db.run('PRAGMA foreign_keys = ON');
+			db.run('DELETE FROM installed_packages WHERE packageName = ?', [pkg.name]);
+			db.run('INSERT INTO installed_packages (packageName, installedVersion, authorName, authorEmail, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)',
+				[pkg.name, pkg.version, pkg.author?.name ?? null, pkg.author?.email ?? null, now, now]);
+			for (const node of pkg.nodes) {
+				db.run('INSERT INTO installed_nodes (name, type, latestVersion, package) VALUES (?, ?, ?, ?)',
+					[node.displayName, pkg.name + '.' + node.name, node.version, pkg.name]);
+			}
+		});
+		db.close((error) => { if (error) { console.error(error.message); process.exit(1); } });
+	`;
+	await spawnOrThrow(ctx.install.nodeBin, ['-e', script, n8nPackageDir, database, JSON.stringify({ name, version, author, nodes })], {
+		env: childEnv(ctx),
+	});
+}
+
+/**
  * `n8n import:credentials` for plain (unencrypted) credentials:
  * `[{ id?, name, type, data: { ...fields } }]`. n8n encrypts them with the folder's key.
  * Missing ids are generated. Returns `[{ id, name, type }]` for workflow nodes to reference.
@@ -370,11 +414,18 @@ export function nodeOutput(execution, nodeName, { runIndex = 0, outputIndex = 0 
  * `n8n start` in the background, for demos and tests that need the HTTP side (webhooks, the UI).
  * Resolves once `/healthz` answers 200: `{ url, child, output(), stop() }`.
  */
-export async function startN8n(ctx, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+export async function startN8n(ctx, { timeoutMs = DEFAULT_TIMEOUT_MS, logFile } = {}) {
 	const child = spawnN8n(ctx, ['start']);
 	let output = '';
-	child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-	child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	// With logFile, n8n's whole log goes there too, as it comes (the in-memory copy is for errors).
+	const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
+	const keep = (chunk) => {
+		output += chunk;
+		log?.write(chunk);
+	};
+	child.stdout.setEncoding('utf8').on('data', keep);
+	child.stderr.setEncoding('utf8').on('data', keep);
+	child.once('exit', () => log?.end());
 	let exited = null;
 	const exitPromise = new Promise((done) => {
 		child.once('exit', (code, signal) => {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { NodeHelpers } from 'n8n-workflow';
 
 import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
 import type { BinarySpec } from './dify-node';
@@ -25,21 +28,38 @@ const run = (parameters: IDataObject, extra: { items?: IDataObject[]; binaries?:
 
 const runBodies = () => standin().requests.filter((r) => r.path === '/v1/workflows/run').map((r) => r.json as IDataObject);
 
+/** What the editor gives a node's loadOptions / resourceMapping methods, for the stand-in's app. */
+const editorContext = (type = 'n8n-nodes-dify-workflow.difyWorkflow', parameters: IDataObject = {}) => ({
+	getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
+	getNode: () => ({ name: 'Dify Workflow', type, typeVersion: 1, parameters }),
+	getCurrentNodeParameter: (name: string) => parameters[name],
+	logger: undefined,
+});
+
 describe('typed inputs from the app', () => {
 	it('loads the input form into the field mapper: types, options, required flags, defaults', async () => {
 		const node = new DifyWorkflow();
-		const context = {
-			getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
-			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify-workflow.difyWorkflow', typeVersion: 1, parameters: {} }),
-			logger: undefined,
-		};
-		const { fields } = await node.methods.resourceMapping.getInputFields.call(context as never);
+		const { fields } = await node.methods.resourceMapping.getInputFields.call(editorContext() as never);
 		const byId = Object.fromEntries(fields.map((field) => [field.id, field]));
 		expect(byId.topic).toMatchObject({ displayName: 'Topic', type: 'string', required: true });
 		expect(byId.scenario).toMatchObject({ type: 'options', required: false, defaultValue: 'llm' });
 		expect(byId.scenario.options).toEqual(expect.arrayContaining([{ name: 'fail', value: 'fail' }]));
 		expect(byId.chunks).toMatchObject({ type: 'number' });
-		expect(byId.doc).toMatchObject({ type: 'string', displayName: expect.stringMatching(/binary field or URL/) });
+		expect(byId.doc).toMatchObject({ type: 'string', displayName: 'Document' });
+	});
+
+	// n8n shows the notice in place of the fields, so under Map Automatically it would claim that
+	// an app with inputs has none.
+	it('says the app has no inputs only when it has none', async () => {
+		const node = new DifyWorkflow();
+		const withInputs = await node.methods.resourceMapping.getInputFields.call(editorContext() as never);
+		expect(withInputs.fields.length).toBeGreaterThan(0);
+		expect(withInputs.emptyFieldsNotice).toBeUndefined();
+
+		standin().failNext({ path: '/v1/parameters' }, { status: 200, json: { user_input_form: [] } });
+		const withoutInputs = await node.methods.resourceMapping.getInputFields.call(editorContext() as never);
+		expect(withoutInputs.fields).toEqual([]);
+		expect(withoutInputs.emptyFieldsNotice).toMatch(/no input variables/);
 	});
 
 	it('sends the mapped fields as inputs', async () => {
@@ -199,24 +219,57 @@ describe('files out', () => {
 	});
 });
 
+const TOOL_TYPE = 'n8n-nodes-dify-workflow.difyWorkflowTool';
+const toolDescriptions = (parameters: IDataObject = {}) =>
+	new DifyWorkflow().methods.loadOptions.getToolDescriptions.call(editorContext(TOOL_TYPE, parameters) as never);
+
 describe('AI Agent tool', () => {
 	it('offers a tool description written from the app: its description and its inputs', async () => {
-		const node = new DifyWorkflow();
-		const context = {
-			getCredentials: async () => ({ baseUrl: standin().url, apiKey: standin().apiKey }),
-			getNode: () => ({ name: 'Dify Workflow', type: 'n8n-nodes-dify-workflow.difyWorkflowTool', typeVersion: 1, parameters: {} }),
-			logger: undefined,
-		};
-		const [option] = await node.methods.loadOptions.getToolDescriptions.call(context as never);
+		const [option, ...others] = await toolDescriptions();
 		expect(option.value).toMatch(/^Answers a question about a topic\. A Dify stand-in for tests and demos\. /);
 		expect(option.value).toContain('"topic" (Topic; text, required)');
 		expect(option.value).toMatch(/"scenario" \(Scenario; one of "llm", "fail"/);
 		expect(option.name).toMatch(/^From the app "Stand-in Workflow": /);
+		expect(others).toEqual([]);
 	});
 
-	it('declares its own tool description, shown only in the tool variant', () => {
-		const property = new DifyWorkflow().description.properties.find((p) => p.name === 'toolDescription');
-		expect(property?.displayOptions).toEqual({ show: { '@tool': [true] } });
+	it('keeps a description saved from an earlier form of the app valid', async () => {
+		const saved = 'Answers a question about a topic. Give its inputs as {"topic": text}.';
+		const options = await toolDescriptions({ descriptionSource: 'app', toolDescription: saved });
+		expect(options.map((option) => option.value)).toContain(saved);
+		expect(options[0].value).not.toBe(saved);
+		const fromApp = toolDescriptionProperties().find((p) => p.type === 'options');
+		expect(fromApp?.allowArbitraryValues).toBe(true);
+	});
+
+	it('lets the description be picked from the app, or written and edited as plain text', () => {
+		const [fromApp, custom] = toolDescriptionProperties();
+		const source = new DifyWorkflow().description.properties.find((p) => p.name === 'descriptionSource');
+		expect(source?.options?.map((option) => (option as { value: string }).value)).toEqual(['app', 'custom']);
+		expect(fromApp).toMatchObject({ type: 'options', displayName: 'Description' });
+		expect(fromApp.displayOptions).toEqual({ show: { '@tool': [true], descriptionSource: ['app'] } });
+		expect(custom).toMatchObject({ type: 'string', displayName: 'Description', typeOptions: { rows: 4 } });
+		expect(custom.displayOptions).toEqual({ show: { '@tool': [true], descriptionSource: ['custom'] } });
+		for (const property of [fromApp, custom]) {
+			expect(property.displayName).not.toMatch(/Name or ID/);
+			expect(property.description ?? '').not.toMatch(/specify an ID/);
+		}
 		expect(new DifyWorkflow().description.usableAsTool).toBe(true);
 	});
+
+	it('the example agent tool keeps the description the app writes now, and n8n gives it to the agent', async () => {
+		const example = JSON.parse(readFileSync(join(__dirname, '../../examples/ai-agent-tool.json'), 'utf8')) as {
+			nodes: Array<{ type: string; parameters: IDataObject }>;
+		};
+		const toolNode = example.nodes.find((node) => node.type === TOOL_TYPE)!;
+		expect(toolNode.parameters.descriptionSource).toBe('app');
+		const [fromApp] = await toolDescriptions(toolNode.parameters);
+		expect(toolNode.parameters.toolDescription).toBe(fromApp.value);
+		const nodeType = { description: new DifyWorkflow().description } as never;
+		expect(NodeHelpers.getToolDescriptionForNode({ parameters: toolNode.parameters } as never, nodeType)).toBe(fromApp.value);
+	});
 });
+
+function toolDescriptionProperties(): INodeProperties[] {
+	return new DifyWorkflow().description.properties.filter((p) => p.name === 'toolDescription');
+}

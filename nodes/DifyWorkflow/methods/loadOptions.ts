@@ -22,7 +22,8 @@ function describeInput(variable: DifyInputVariable): string {
 
 /**
  * What an AI Agent is told about this tool, written from the app itself: its name and
- * description (GET /info) and its inputs (GET /parameters).
+ * description (GET /info) and its inputs (GET /parameters). A text saved earlier stays listed, so
+ * the list never makes a saved description look invalid.
  */
 export async function getToolDescriptions(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	const transport = await createDifyTransport(this);
@@ -36,5 +37,10 @@ export async function getToolDescriptions(this: ILoadOptionsFunctions): Promise<
 		? `Give its inputs as a JSON object with the keys ${variables.map(describeInput).join(', ')}.`
 		: 'It takes no inputs: give an empty JSON object.';
 	const text = `${what} ${inputs} It returns the run's outputs and status.`;
-	return [{ name: `From the app "${info.name}": ${text}`, value: text }];
+	const options: INodePropertyOptions[] = [{ name: `From the app "${info.name}": ${text}`, value: text }];
+	const saved = this.getCurrentNodeParameter('toolDescription');
+	if (typeof saved === 'string' && saved.trim() && saved !== text) {
+		options.push({ name: `As saved (the app's form has changed since): ${saved}`, value: saved });
+	}
+	return options;
 }

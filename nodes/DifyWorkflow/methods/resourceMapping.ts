@@ -17,10 +17,10 @@ const FIELD_TYPES: Partial<Record<DifyInputType, FieldType>> = {
 
 function toField(variable: DifyInputVariable): ResourceMapperField {
 	const isFile = variable.type === 'file' || variable.type === 'file-list';
-	const label = variable.label || variable.variable;
 	const field: ResourceMapperField = {
 		id: variable.variable,
-		displayName: isFile ? `${label} (binary field or URL${variable.type === 'file-list' ? 's' : ''})` : label,
+		// A mapper field has no hint: what a file input takes is said once, on the Inputs parameter.
+		displayName: variable.label || variable.variable,
 		required: variable.required === true,
 		defaultMatch: false,
 		canBeUsedToMatch: false,
@@ -41,8 +41,9 @@ function toField(variable: DifyInputVariable): ResourceMapperField {
 export async function getInputFields(this: ILoadOptionsFunctions): Promise<ResourceMapperFields> {
 	const transport = await createDifyTransport(this);
 	const parameters = await transport.json<DifyAppParameters>(0, { method: 'GET', path: '/parameters' });
-	return {
-		fields: inputVariables(parameters).map(toField),
-		emptyFieldsNotice: 'This Dify app has no input variables: run it with empty inputs.',
-	};
+	const fields = inputVariables(parameters).map(toField);
+	// n8n shows emptyFieldsNotice whenever the fields are not listed, Map Automatically included,
+	// so it may only be given when the app truly has no inputs.
+	if (fields.length > 0) return { fields };
+	return { fields, emptyFieldsNotice: 'This Dify app has no input variables: run it with empty inputs.' };
 }

@@ -63,6 +63,7 @@ const properties: INodeProperties[] = [
 		default: { mappingMode: 'defineBelow', value: null },
 		required: true,
 		displayOptions: { show: { inputMode: ['mapped'] } },
+		hint: 'A file input takes the name of a binary field of the item or a URL; several files: comma-separated',
 		typeOptions: {
 			loadOptionsDependsOn: ['inputMode'],
 			resourceMapper: {
