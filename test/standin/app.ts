@@ -21,7 +21,13 @@ import type { MultipartSummary } from './multipart';
  * it remembers (runs, log rows, uploaded files). Ids are fixed so that tests can name them.
  */
 
-export type DifyVersion = '1.11' | '1.13' | 'main';
+/** The Dify releases the stand-in can play; 1.16 stands for 1.14 – 1.16 where they agree. */
+export type DifyVersion = '1.11' | '1.13' | '1.16';
+
+/** Whether the version has the 1.14+ Service API: re-attach, Human Input forms, paused blocking bodies. */
+export function hasRunEvents(version: DifyVersion): boolean {
+	return version === '1.16';
+}
 
 export const APP_ID = '3a9b8c7d-6e5f-4a3b-9c1d-0e9f8a7b6c5d';
 export const TENANT_ID = '8c0f3f3a-6b1d-4e2f-9a3b-5c7d9e1f2a4b';
@@ -53,6 +59,9 @@ export const SCENARIO_NAMES = [
 	'many',
 	'slow',
 	'files',
+	'cut',
+	'reasoning',
+	'rate-limit',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -163,6 +172,17 @@ export const USER_INPUT_FORM: DifyUserInputFormEntry[] = [
 	},
 	{ number: { variable: 'chunks', label: 'Chunks', type: 'number', required: false, options: [] } },
 	{ number: { variable: 'delay_ms', label: 'Delay (ms)', type: 'number', required: false, options: [] } },
+	{ number: { variable: 'form_ttl', label: 'Form TTL (s)', type: 'number', required: false, options: [] } },
+	{
+		select: {
+			variable: 'delivery',
+			label: 'Form delivery',
+			type: 'select',
+			required: false,
+			options: ['web_app', 'email'],
+			default: 'web_app',
+		},
+	},
 	{
 		file: {
 			variable: 'doc',
@@ -375,6 +395,11 @@ export class UploadStore {
 			source_url: signedPreviewUrl(origin, file.id),
 		};
 		if (version === '1.11') return body;
+		// 1.15+ names a plugin's file reference second; null for files uploaded here.
+		if (version === '1.16') {
+			const { id, ...rest } = body;
+			return { id, reference: null, ...rest, original_url: null, user_id: null, tenant_id: TENANT_ID, conversation_id: null, file_key: null };
+		}
 		return { ...body, original_url: null, user_id: null, tenant_id: TENANT_ID, conversation_id: null, file_key: null };
 	}
 }
@@ -562,7 +587,15 @@ export interface StoredRun {
 	/** Wall-clock milliseconds at creation, for elapsed times. */
 	startedAtMs: number;
 	stopRequested: boolean;
+	/** Node executions so far, by execution id, for the events endpoint's state snapshot. */
+	nodeEvents: Map<string, { started: Record<string, unknown>; finished?: Record<string, unknown> }>;
+	/** While paused: the human_input_required data of its open forms, and the workflow_paused data. */
+	openForms: Array<Record<string, unknown>>;
+	pausedData: DifyWorkflowPausedData | null;
 }
+
+/** Receives each event a watched run publishes: its JSON and its name ('' when unknown). */
+export type RunWatcher = (json: string, name: string) => void;
 
 export interface NewRun {
 	workflowId: string;
@@ -570,7 +603,7 @@ export interface NewRun {
 	responseMode: DifyResponseMode;
 	user: string;
 	inputs: Record<string, unknown>;
-	/** Newest `main` reports a pre-run failure as a run whose task id is its run id. */
+	/** 1.15+ reports a pre-run failure as a run whose task id is its run id. */
 	taskIdIsRunId?: boolean;
 }
 
@@ -583,6 +616,43 @@ export class RunStore {
 	readonly runs = new Map<string, StoredRun>();
 	private readonly byTask = new Map<string, StoredRun>();
 	private readonly stopWatchers = new Map<string, Set<() => void>>();
+	private readonly watchers = new Map<string, Set<RunWatcher>>();
+	private lifetimeController = new AbortController();
+	/** Called for every form a run opens (the server keeps the forms). */
+	onForm?: (run: StoredRun, form: Record<string, unknown>) => void;
+
+	/** Aborts when the store is cleared or the stand-in closes: background runs end with it. */
+	get lifetime(): AbortSignal {
+		return this.lifetimeController.signal;
+	}
+
+	/**
+	 * Subscribes to the events a run publishes from now on, as Dify's Redis relay does: nothing
+	 * that was published before is replayed.
+	 */
+	watch(runId: string, watcher: RunWatcher): () => void {
+		let set = this.watchers.get(runId);
+		if (!set) {
+			set = new Set();
+			this.watchers.set(runId, set);
+		}
+		set.add(watcher);
+		return () => {
+			set.delete(watcher);
+			if (set.size === 0 && this.watchers.get(runId) === set) this.watchers.delete(runId);
+		};
+	}
+
+	watched(runId: string): boolean {
+		return this.watchers.has(runId);
+	}
+
+	/** Hands one serialised event of a run to its watchers. */
+	publish(runId: string, json: string, name: string): void {
+		const set = this.watchers.get(runId);
+		if (!set) return;
+		for (const watcher of [...set]) watcher(json, name);
+	}
 
 	create(fields: NewRun): StoredRun {
 		const id = randomUUID();
@@ -613,6 +683,9 @@ export class RunStore {
 			finishedAt: null,
 			startedAtMs: Date.now(),
 			stopRequested: false,
+			nodeEvents: new Map(),
+			openForms: [],
+			pausedData: null,
 		};
 		this.runs.set(run.id, run);
 		this.byTask.set(run.taskId, run);
@@ -646,6 +719,29 @@ export class RunStore {
 
 	/** Records what an emitted event says about the run, so run detail and logs agree with the stream. */
 	apply(run: StoredRun, event: Record<string, unknown>): void {
+		const name = event.event;
+		if (name === 'node_started' || name === 'node_finished') {
+			const data = event.data as Record<string, unknown>;
+			const id = String(data.id);
+			const known = run.nodeEvents.get(id);
+			if (name === 'node_started') run.nodeEvents.set(id, { started: data, finished: known?.finished });
+			else if (known) known.finished = data;
+			return;
+		}
+		if (name === 'human_input_required') {
+			const data = event.data as Record<string, unknown>;
+			run.openForms.push(data);
+			this.onForm?.(run, data);
+			return;
+		}
+		if (name === 'workflow_started') {
+			if ((event.data as { reason?: string }).reason === 'resumption') {
+				run.status = 'running';
+				run.openForms = [];
+				run.pausedData = null;
+			}
+			return;
+		}
 		if (event.event === 'workflow_finished') {
 			const data = event.data as DifyRunData;
 			run.status = data.status;
@@ -659,6 +755,7 @@ export class RunStore {
 		} else if (event.event === 'workflow_paused') {
 			const data = event.data as DifyWorkflowPausedData;
 			run.status = 'paused';
+			run.pausedData = data;
 			run.outputs = {};
 			run.elapsedTime = data.elapsed_time;
 			run.totalTokens = data.total_tokens;
@@ -675,6 +772,9 @@ export class RunStore {
 	clear(): void {
 		this.runs.clear();
 		this.byTask.clear();
+		this.watchers.clear();
+		this.lifetimeController.abort();
+		this.lifetimeController = new AbortController();
 	}
 }
 
@@ -776,6 +876,9 @@ function seededRecord(index: number, count: number): LogRecord {
 		finishedAt: createdAt + Math.ceil(elapsedTime),
 		startedAtMs: createdAt * 1000,
 		stopRequested: status === 'stopped',
+		nodeEvents: new Map(),
+		openForms: [],
+		pausedData: null,
 	};
 	return {
 		id: stableUuid(`seed-log:${index}`),

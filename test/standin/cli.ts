@@ -12,7 +12,7 @@ const USAGE = `Usage: node cli.js [options]
   --key K              API key to accept (default app-DifyStandInDemoKey000001)
   --ping-ms N          keep-alive ping interval while a run is busy (default 10000)
   --chunking C         awkward | frame | bulk (default awkward)
-  --dify-version V     1.11 | 1.13 | main (default 1.13)
+  --dify-version V     1.11 | 1.13 | 1.16 (default 1.16)
   --line-ending E      lf | crlf (default lf)
   --step-delay-ms N    delay between the events of a run (default 0)
   --seed-logs N        historical log rows (default 45)`;
@@ -56,7 +56,7 @@ export function parseArguments(argv: string[]): StandinOptions {
 				options.chunking = oneOf(flag, value(), ['awkward', 'frame', 'bulk'] as const);
 				break;
 			case '--dify-version':
-				options.version = oneOf(flag, value(), ['1.11', '1.13', 'main'] as const);
+				options.version = oneOf(flag, value(), ['1.11', '1.13', '1.16'] as const);
 				break;
 			case '--line-ending':
 				options.lineEnding = oneOf(flag, value(), ['lf', 'crlf'] as const) === 'crlf' ? '\r\n' : '\n';

@@ -153,14 +153,14 @@ describe('cli arguments', () => {
 		expect(
 			parseArguments([
 				'--port', '8123', '--key', 'app-X', '--ping-ms', '50', '--chunking', 'bulk',
-				'--dify-version', 'main', '--line-ending', 'crlf', '--step-delay-ms', '5', '--seed-logs', '0',
+				'--dify-version', '1.16', '--line-ending', 'crlf', '--step-delay-ms', '5', '--seed-logs', '0',
 			]),
 		).toEqual({
 			port: 8123,
 			apiKey: 'app-X',
 			pingIntervalMs: 50,
 			chunking: 'bulk',
-			version: 'main',
+			version: '1.16',
 			lineEnding: '\r\n',
 			stepDelayMs: 5,
 			seedLogs: 0,

@@ -82,6 +82,7 @@ export async function streamSteps(
 		if ((await idle(signal)) === 'limit') await writer.end();
 	};
 
+	const iterator = steps[Symbol.iterator]();
 	try {
 		let sent = 0;
 		const stall = async () => {
@@ -90,22 +91,26 @@ export async function streamSteps(
 		};
 		if (stallAfterEvents === 0) return await stall();
 		/** Sends one event in its time; says whether the stream must now stall or the client left. */
-		const sendEvent = async (render: () => string): Promise<'stall' | 'gone' | undefined> => {
+		const sendEvent = async (render: () => string, name = ''): Promise<'stall' | 'gone' | undefined> => {
 			if (settings.stepDelayMs > 0 && sent > 0) await pause(settings.stepDelayMs, signal, binding);
 			if (signal.aborted) return 'gone';
-			const backpressure = writer.event(render());
+			const json = render();
+			if (binding) binding.store.publish(binding.run.id, json, name);
+			const backpressure = writer.event(json);
 			if (backpressure) await backpressure;
 			sent++;
 			return sent === stallAfterEvents ? 'stall' : undefined;
 		};
-		for (const step of steps) {
+		for (let next = iterator.next(); !next.done; next = iterator.next()) {
+			const step = next.value;
 			if (signal.aborted) return;
 			let outcome: 'stall' | 'gone' | undefined;
 			switch (step.kind) {
 				case 'numbered': {
 					const count = step.to - step.from + 1;
+					const watched = binding !== undefined && binding.store.watched(binding.run.id);
 					// Whole when nothing has to happen between its events; one by one otherwise.
-					if (settings.stepDelayMs === 0 && (stallAfterEvents === undefined || sent + count < stallAfterEvents)) {
+					if (!watched && settings.stepDelayMs === 0 && (stallAfterEvents === undefined || sent + count < stallAfterEvents)) {
 						await writer.numbered(step.head, step.tail, step.from, step.to, signal);
 						sent += count;
 						break;
@@ -119,7 +124,7 @@ export async function streamSteps(
 					outcome = await sendEvent(() => {
 						binding?.store.apply(binding.run, step.event);
 						return JSON.stringify(step.event);
-					});
+					}, step.event.event);
 					break;
 				case 'encoded':
 					outcome = await sendEvent(() => step.json);
@@ -133,6 +138,16 @@ export async function streamSteps(
 				case 'drop':
 					stopPings();
 					return await writer.breakInsideDataLine(JSON.stringify(step.event));
+				case 'cut': {
+					stopPings();
+					const json = JSON.stringify(step.event);
+					await writer.breakInsideDataLine(json);
+					if (!binding) return;
+					binding.store.apply(binding.run, step.event);
+					binding.store.publish(binding.run.id, json, step.event.event);
+					void playDetached(iterator, settings, binding);
+					return;
+				}
 			}
 			if (outcome === 'gone') return;
 			if (outcome === 'stall') return await stall();
@@ -141,6 +156,48 @@ export async function streamSteps(
 		await writer.end();
 	} finally {
 		stopPings();
+	}
+}
+
+/**
+ * Plays the rest of a run with no client attached, as Dify's worker does once a stream was cut
+ * or a form was answered: every event updates the stored run and goes to the run's watchers.
+ * It ends with the steps, or when the stand-in is reset or closed.
+ */
+export async function playDetached(steps: Iterator<Step> | Iterable<Step>, settings: PlaySettings, binding: RunBinding): Promise<void> {
+	const iterator = Symbol.iterator in steps ? steps[Symbol.iterator]() : steps;
+	const signal = binding.store.lifetime;
+	const publish = (json: string, name: string) => binding.store.publish(binding.run.id, json, name);
+	let events = 0;
+	const paced = async () => {
+		if (settings.stepDelayMs > 0 && events++ > 0) await pause(settings.stepDelayMs, signal, binding);
+	};
+	for (let next = iterator.next(); !next.done && !signal.aborted; next = iterator.next()) {
+		const step = next.value;
+		switch (step.kind) {
+			case 'event':
+			case 'cut':
+			case 'drop':
+				await paced();
+				binding.store.apply(binding.run, step.event);
+				publish(JSON.stringify(step.event), step.event.event);
+				break;
+			case 'encoded':
+				await paced();
+				publish(step.json, '');
+				break;
+			case 'numbered':
+				for (let n = step.from; n <= step.to && !signal.aborted; n++) {
+					await paced();
+					publish(`${step.head}${n}${step.tail}`, '');
+				}
+				break;
+			case 'sleep':
+				await pause(step.ms, signal, binding);
+				break;
+			case 'idle':
+				return;
+		}
 	}
 }
 
@@ -190,6 +247,7 @@ export async function playBlocking(
 				if ((await idle(signal)) === 'limit') res.destroy();
 				return { kind: 'gone' };
 			case 'drop':
+			case 'cut':
 				res.destroy();
 				return { kind: 'gone' };
 		}

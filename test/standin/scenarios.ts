@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import type {
 	DifyBlockingRunResponse,
@@ -27,13 +27,21 @@ export type Step =
 	/** Keep the connection open without data (with or without keep-alive pings) until the client leaves. */
 	| { kind: 'idle'; pings: boolean }
 	/** Cut the connection inside this event's `data:` line. */
-	| { kind: 'drop'; event: DifyEvent };
+	| { kind: 'drop'; event: DifyEvent }
+	/**
+	 * Cut the client's connection inside this event's `data:` line while the run carries on, as a
+	 * Dify worker does: the event and the steps after it are published to the run's watchers.
+	 */
+	| { kind: 'cut'; event: DifyEvent };
 
 /** An event as it goes on the wire; key order is the order Dify serialises. */
 export type DifyEvent = Record<string, unknown> & { event: string };
 
 export const STOPPED_BY_USER = 'Stopped by user.';
 const STREAM_ERROR_MESSAGE = 'Internal Server Error, please contact support.';
+const RATE_LIMIT_MESSAGE = 'Rate limit reached for gpt-4o-mini in organization org-standin on tokens per min (TPM): Limit 200000.';
+/** What 1.15+ appends when a stream ends without a terminal event, after an `error` event say. */
+export const NO_TERMINAL_EVENT_MESSAGE = 'Workflow stream ended without a terminal event';
 const TERMINAL = new Set(['workflow_finished', 'workflow_paused', 'error']);
 
 interface NodeSpec {
@@ -101,7 +109,7 @@ class RunEvents {
 
 	constructor(
 		readonly run: StoredRun,
-		/** The pre-run failure events of newest `main` carry the run id as task id. */
+		/** The pre-run failure events of 1.15+ carry the run id as task id. */
 		private readonly taskId = run.taskId,
 	) {}
 
@@ -109,13 +117,13 @@ class RunEvents {
 		return { event, workflow_run_id: this.run.id, task_id: this.taskId, data };
 	}
 
-	workflowStarted(inputs = this.run.inputs): DifyEvent {
+	workflowStarted(inputs = this.run.inputs, reason: 'initial' | 'resumption' = 'initial'): DifyEvent {
 		return this.envelope('workflow_started', {
 			id: this.run.id,
 			workflow_id: this.run.workflowId,
 			inputs,
-			created_at: this.run.createdAt,
-			reason: 'initial',
+			created_at: reason === 'resumption' ? nowSeconds() : this.run.createdAt,
+			reason,
 		});
 	}
 
@@ -247,6 +255,13 @@ class RunEvents {
 			status: 500,
 		};
 	}
+
+	/** A model rate limit that reaches the stream: 1.16 names it, older versions call it a completion error. */
+	rateLimitError(version: DifyVersion): DifyEvent {
+		return version === '1.16'
+			? { event: 'error', workflow_run_id: this.run.id, code: 'rate_limit_error', status: 429, message: RATE_LIMIT_MESSAGE }
+			: { event: 'error', workflow_run_id: this.run.id, code: 'completion_request_error', message: RATE_LIMIT_MESSAGE, status: 400 };
+	}
 }
 
 const event = (e: DifyEvent): Step => ({ kind: 'event', event: e });
@@ -302,6 +317,8 @@ interface LlmHooks {
 	beforeFinish?: () => Iterable<Step>;
 	/** The run's outputs, when they are more than the answer. */
 	outputs?: (answer: string) => Record<string, unknown>;
+	/** Extra steps between the LLM's node_started and its first text chunk. */
+	beforeFirstChunk?: () => Iterable<Step>;
 }
 
 /** Files that runs of the `files` scenario output, served at /files/<id>/file-preview. */
@@ -347,6 +364,7 @@ function* llm(f: RunEvents, hooks: LlmHooks = {}): Generator<Step> {
 	yield* startNode(f);
 	const model = f.node(LLM);
 	yield event(f.nodeStarted(model));
+	if (hooks.beforeFirstChunk) yield* hooks.beforeFirstChunk();
 	for (const [index, text] of chunks.entries()) {
 		yield event(f.textChunk(text, [LLM.node_id, 'text']));
 		if (hooks.afterChunk) yield* hooks.afterChunk(index);
@@ -549,56 +567,103 @@ function* loop(f: RunEvents): Generator<Step> {
 function* streamError(f: RunEvents, version: DifyVersion): Generator<Step> {
 	yield* llmOpening(f, 1);
 	yield event(f.streamError());
+	yield* afterStreamError(f, version);
+}
+
+/** What follows an `error` event: silence (1.13), a clean close (1.11), an appended failed run (1.15+). */
+function* afterStreamError(f: RunEvents, version: DifyVersion): Generator<Step> {
 	if (version === '1.13') {
 		yield { kind: 'idle', pings: false };
-	} else if (version === 'main') {
+	} else if (version === '1.16') {
 		yield event(
-			f.workflowFinished('failed', null, { tokens: 0, steps: 0, error: STREAM_ERROR_MESSAGE, exceptions: 1, synthetic: true }),
+			f.workflowFinished('failed', null, { tokens: 0, steps: 0, error: NO_TERMINAL_EVENT_MESSAGE, exceptions: 1, synthetic: true }),
 		);
 	}
 }
 
+/** A model rate limit reaches the stream after the first token (dify-api.md §12.6). */
+function* rateLimited(f: RunEvents, version: DifyVersion): Generator<Step> {
+	yield* llmOpening(f, 1);
+	yield event(f.rateLimitError(version));
+	yield* afterStreamError(f, version);
+}
+
+/**
+ * 1.15+: an LLM whose reasoning format is `separated` streams its thinking as reasoning_chunk
+ * deltas before the answer, and a final empty one after it. Older versions send the answer alone.
+ */
+function reasoning(f: RunEvents, version: DifyVersion): Iterable<Step> {
+	if (version !== '1.16') return llm(f);
+	const chunk = (text: string, final: boolean) =>
+		event(f.custom('reasoning_chunk', { message_id: null, reasoning: text, node_id: LLM.node_id, is_final: final }));
+	const last = answerChunks(topicOf(f.run)).length - 1;
+	return llm(f, {
+		afterChunk: (index) => (index === last ? [chunk('', true)] : []),
+		beforeFirstChunk: () => [chunk('標高を確認する。', false), chunk('三七七六メートル。', false)],
+	});
+}
+
+/**
+ * The client's connection is cut inside the fifth event (the first text chunk) while the run goes
+ * on: it pauses `delay_ms` (default 300), then finishes for whoever re-attached meanwhile.
+ */
+function* cutOff(f: RunEvents, steps: Iterable<Step>): Generator<Step> {
+	const cutAfter = 5;
+	const pauseMs = numberInput(f.run, 'delay_ms', 300);
+	let events = 0;
+	for (const step of steps) {
+		if (step.kind === 'event' && ++events === cutAfter) {
+			yield { kind: 'cut', event: step.event };
+			yield sleep(pauseMs);
+			continue;
+		}
+		yield step;
+	}
+}
+
 /** A Human Input node pauses the run; the stream ends at workflow_paused. */
-function* paused(f: RunEvents): Generator<Step> {
+function* paused(f: RunEvents, version: DifyVersion): Generator<Step> {
 	const startedAtMs = f.run.startedAtMs;
 	yield event(f.workflowStarted());
 	yield* startNode(f);
 	const review = f.node(REVIEW);
 	yield event(f.nodeStarted(review));
-	const form = {
-		form_id: randomUUID(),
-		node_id: REVIEW.node_id,
-		node_title: REVIEW.title,
-		form_content: `## Review\n\nPlease check the draft about **${topicOf(f.run)}**.\n\n{{#$output.feedback#}}`,
-		inputs: [{ type: 'paragraph', output_variable_name: 'feedback', default: null }],
-		actions: [
-			{ id: 'approve', title: 'Approve', button_style: 'primary' },
-			{ id: 'reject', title: 'Reject', button_style: 'default' },
-		],
-		display_in_ui: true,
-		form_token: null,
-		resolved_default_values: {},
-	};
-	yield event(f.custom('human_input_required', { ...form, expiration_time: nowSeconds() + 86_400 }));
+	const form = reviewForm(f.run, version);
+	yield event(f.custom('human_input_required', form));
+	const { display_in_ui: displayInUi, expiration_time: expirationTime, approval_channels: channels, ...common } = form;
+	const reason =
+		version === '1.16'
+			? {
+					TYPE: 'human_input_required',
+					form_id: common.form_id,
+					form_content: common.form_content,
+					inputs: common.inputs,
+					actions: common.actions,
+					node_id: common.node_id,
+					node_title: common.node_title,
+					resolved_default_values: common.resolved_default_values,
+					form_token: common.form_token,
+					approval_channels: channels,
+					expiration_time: expirationTime,
+				}
+			: {
+					TYPE: 'human_input_required',
+					form_id: common.form_id,
+					form_content: common.form_content,
+					inputs: common.inputs,
+					actions: common.actions,
+					display_in_ui: displayInUi,
+					node_id: common.node_id,
+					node_title: common.node_title,
+					resolved_default_values: common.resolved_default_values,
+					form_token: common.form_token,
+				};
 	yield event(
 		f.custom('workflow_paused', {
 			workflow_run_id: f.run.id,
 			paused_nodes: [REVIEW.node_id],
 			outputs: {},
-			reasons: [
-				{
-					TYPE: 'human_input_required',
-					form_id: form.form_id,
-					form_content: form.form_content,
-					inputs: form.inputs,
-					actions: form.actions,
-					display_in_ui: form.display_in_ui,
-					node_id: form.node_id,
-					node_title: form.node_title,
-					resolved_default_values: form.resolved_default_values,
-					form_token: form.form_token,
-				},
-			],
+			reasons: [reason],
 			status: 'paused',
 			created_at: nowSeconds(),
 			elapsed_time: elapsedSince(startedAtMs),
@@ -606,6 +671,77 @@ function* paused(f: RunEvents): Generator<Step> {
 			total_steps: 2,
 		}),
 	);
+}
+
+const FORM_TOKEN_LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A WebApp form token: 22 characters of [A-Za-z0-9]. */
+function formToken(): string {
+	const bytes = randomBytes(22);
+	let token = '';
+	for (const byte of bytes) token += FORM_TOKEN_LETTERS[byte % FORM_TOKEN_LETTERS.length];
+	return token;
+}
+
+/**
+ * The Review node's form, as human_input_required carries it. 1.14+ gives Service-API runs the
+ * WebApp token (null with `delivery: "email"`); 1.15+ adds approval_channels.
+ */
+function reviewForm(run: StoredRun, version: DifyVersion): Record<string, unknown> {
+	const emailOnly = run.inputs.delivery === 'email';
+	const ttlSeconds = numberInput(run, 'form_ttl', 86_400);
+	const form: Record<string, unknown> = {
+		form_id: randomUUID(),
+		node_id: REVIEW.node_id,
+		node_title: REVIEW.title,
+		form_content: `## Review\n\nPlease check the draft about **${topicOf(run)}**.\n\n{{#$output.feedback#}}`,
+		inputs: [{ type: 'paragraph', output_variable_name: 'feedback', default: null }],
+		actions: [
+			{ id: 'approve', title: 'Approve', button_style: 'primary' },
+			{ id: 'reject', title: 'Reject', button_style: 'default' },
+		],
+		display_in_ui: !emailOnly,
+		form_token: version === '1.16' && !emailOnly ? formToken() : null,
+	};
+	if (version === '1.16') form.approval_channels = emailOnly ? ['console', 'email'] : ['console'];
+	form.resolved_default_values = {};
+	// Whole seconds, never before the TTL has passed: a form with a TTL of 1 s stays open 1 s at least.
+	form.expiration_time = Math.ceil((Date.now() + ttlSeconds * 1000) / 1000);
+	return form;
+}
+
+/** What the person answered on a form. */
+export interface FormSubmission {
+	inputs: Record<string, unknown>;
+	actionId: string;
+	actionTitle: string;
+	renderedContent: string;
+}
+
+/**
+ * The rest of a paused run once its form was answered, as the background worker publishes it
+ * (dify-api.md §12.3, step 6): workflow_started with reason `resumption`, the Review node again
+ * (same execution id) with the submitted values, then the End node and workflow_finished.
+ */
+export function resumeSteps(run: StoredRun, submission: FormSubmission): Iterable<Step> {
+	const f = new RunEvents(run);
+	const waiting = [...run.nodeEvents.entries()].find(([, node]) => node.started.node_id === REVIEW.node_id && !node.finished);
+	return stoppable(resumed(f, submission, waiting?.[0]), f);
+}
+
+function* resumed(f: RunEvents, submission: FormSubmission, reviewExecutionId: string | undefined): Generator<Step> {
+	yield event(f.workflowStarted(f.run.inputs, 'resumption'));
+	const review = f.node(REVIEW);
+	if (reviewExecutionId) review.id = reviewExecutionId;
+	yield event(f.nodeStarted(review));
+	const values = { ...submission.inputs, __action_id: submission.actionId, __action_value: submission.actionTitle, __rendered_content: submission.renderedContent };
+	yield event(f.nodeFinished(review, { inputs: {}, outputs: values, metadata: null }));
+	const feedback = typeof submission.inputs.feedback === 'string' ? submission.inputs.feedback : '';
+	const outputs = { decision: submission.actionId, feedback, topic: topicOf(f.run) };
+	const end = f.node(END);
+	yield event(f.nodeStarted(end));
+	yield event(f.nodeFinished(end, { inputs: outputs, outputs, metadata: null }));
+	yield event(f.workflowFinished('succeeded', outputs, { tokens: 0, steps: 4 }));
 }
 
 const WAIT_STOP_LIMIT_MS = 30_000;
@@ -691,7 +827,13 @@ function scenarioSteps(f: RunEvents, scenario: ScenarioName, version: DifyVersio
 		case 'error':
 			return streamError(f, version);
 		case 'paused':
-			return paused(f);
+			return paused(f, version);
+		case 'cut':
+			return cutOff(f, llm(f));
+		case 'reasoning':
+			return reasoning(f, version);
+		case 'rate-limit':
+			return rateLimited(f, version);
 		case 'wait-stop':
 			return waitForStop(f, numberInput(run, 'delay_ms', 50));
 		case 'silent':
@@ -764,11 +906,11 @@ export function runSteps(run: StoredRun, version: DifyVersion): Iterable<Step> {
 
 /**
  * A streamed run whose inputs failed validation, after the leading ping (dify-api.md §5.5):
- * 1.13 falls silent; newest `main` reports a synthetic failed run (task id = run id).
+ * 1.13 falls silent; 1.15+ reports a synthetic failed run (task id = run id).
  * 1.11 never gets here: it answers HTTP 400 instead of streaming.
  */
 export function invalidInputSteps(version: DifyVersion, message: string, run?: StoredRun): Iterable<Step> {
-	if (version !== 'main' || !run) return [{ kind: 'idle', pings: false }];
+	if (version !== '1.16' || !run) return [{ kind: 'idle', pings: false }];
 	const f = new RunEvents(run, run.id);
 	return [
 		event(f.workflowStarted({})),
@@ -776,8 +918,15 @@ export function invalidInputSteps(version: DifyVersion, message: string, run?: S
 	];
 }
 
-/** The blocking answer (dify-api.md §3.3) for a run that reached a final or paused state. */
-export function blockingResponse(run: StoredRun): DifyBlockingRunResponse {
+/**
+ * The blocking answer (dify-api.md §3.3) for a run that reached a final or paused state; 1.14+
+ * adds the paused nodes and the pause reasons of a paused run (§12.5).
+ */
+export function blockingResponse(run: StoredRun, version: DifyVersion): DifyBlockingRunResponse {
+	const pause =
+		version === '1.16' && run.status === 'paused' && run.pausedData
+			? { paused_nodes: run.pausedData.paused_nodes, reasons: run.pausedData.reasons }
+			: {};
 	return {
 		task_id: run.taskId,
 		workflow_run_id: run.id,
@@ -792,6 +941,7 @@ export function blockingResponse(run: StoredRun): DifyBlockingRunResponse {
 			total_steps: run.totalSteps,
 			created_at: run.createdAt,
 			finished_at: run.finishedAt,
+			...pause,
 		},
 	};
 }

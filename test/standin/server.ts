@@ -7,13 +7,14 @@ import type {
 	DifyResponseMode,
 	DifyStopResponse,
 } from '../../nodes/DifyWorkflow/types';
-import type { PydanticIssue, ScenarioName, StoredRun, UploadLimitsMb } from './app';
+import type { DifyVersion, PydanticIssue, ScenarioName, StoredRun, UploadLimitsMb } from './app';
 import {
 	APP_INFO,
 	APP_SITE,
 	ApiError,
 	canonicalUuid,
 	CURRENT_WORKFLOW_ID,
+	hasRunEvents,
 	INTERNAL_ERROR_MESSAGE,
 	invalidParam,
 	LogStore,
@@ -29,9 +30,11 @@ import { pythonJsonDumps } from './json-python';
 import { MultipartError, multipartBoundary, readMultipart } from './multipart';
 import type { MultipartSummary } from './multipart';
 import type { PlaySettings, RunBinding } from './runner';
-import { playBlocking, streamSteps } from './runner';
+import { playBlocking, playDetached, streamSteps } from './runner';
 import type { Step } from './scenarios';
-import { blockingResponse, invalidInputSteps, OUTPUT_FILES, runSteps } from './scenarios';
+import { blockingResponse, invalidInputSteps, OUTPUT_FILES, resumeSteps, runSteps } from './scenarios';
+import { FormStore } from './humanInput';
+import { finishedFrame, runHasFinished, watchRun } from './watch';
 import type { Chunking, LineEnding } from './sse-writer';
 
 export type { StoredRun } from './app';
@@ -51,12 +54,15 @@ export interface StandinOptions {
 	/** Default STANDIN_API_KEY. */
 	apiKey?: string;
 	/**
-	 * Default '1.13'. Leading `event: ping` from 1.13 on. After an `error` event the stream stays
-	 * open (1.13), closes (1.11), or gets a synthetic failed workflow_finished and closes ('main').
+	 * Default '1.16'. Leading `event: ping` from 1.13 on. After an `error` event the stream stays
+	 * open (1.13), closes (1.11), or gets a synthetic failed workflow_finished and closes (1.16).
 	 * Invalid inputs of a streaming run: HTTP 400 (1.11), ping then silence (1.13), a synthetic
-	 * failed run ('main').
+	 * failed run (1.16). Only 1.16 has the events endpoint, Human Input forms, the paused blocking
+	 * body, reasoning_chunk, rate_limit_error and trace_session_id checks.
 	 */
-	version?: '1.11' | '1.13' | 'main';
+	version?: DifyVersion;
+	/** Dify Cloud's sandbox plan: running a chosen workflow version is refused (1.16). */
+	sandboxPlan?: boolean;
 	/** Default 'awkward'. See sse-writer.ts. */
 	chunking?: Chunking;
 	/** Default '\n'. */
@@ -131,6 +137,7 @@ interface Settings extends PlaySettings {
 	apiKey: string;
 	uploadLimitsMb: UploadLimitsMb;
 	seedLogs: number;
+	sandboxPlan: boolean;
 }
 
 function resolveSettings(options: StandinOptions): Settings {
@@ -138,13 +145,14 @@ function resolveSettings(options: StandinOptions): Settings {
 		host: options.host ?? '127.0.0.1',
 		port: options.port ?? 0,
 		apiKey: options.apiKey ?? STANDIN_API_KEY,
-		version: options.version ?? '1.13',
+		version: options.version ?? '1.16',
 		chunking: options.chunking ?? 'awkward',
 		lineEnding: options.lineEnding ?? '\n',
 		pingIntervalMs: options.pingIntervalMs ?? 10_000,
 		stepDelayMs: options.stepDelayMs ?? 0,
 		uploadLimitsMb: options.uploadLimitsMb ?? { image: 10, video: 100, audio: 50, other: 15 },
 		seedLogs: options.seedLogs ?? 45,
+		sandboxPlan: options.sandboxPlan ?? false,
 	};
 }
 
@@ -176,6 +184,9 @@ interface Route {
 	public?: boolean;
 	handle: (ctx: RequestContext) => Promise<void> | void;
 }
+
+/** The worker picks a resumed run up a moment after the submit was answered. */
+const FORM_RESUME_DELAY_MS = 50;
 
 /** JSON request bodies beyond this are refused; Dify's own limit is of the same order. */
 const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
@@ -273,6 +284,7 @@ class Standin implements DifyStandin {
 	private readonly store = new RunStore();
 	private readonly logs: LogStore;
 	private readonly uploads = new UploadStore();
+	private readonly forms = new FormStore();
 	private readonly routes: Route[];
 	private closing: Promise<void> | undefined;
 
@@ -280,6 +292,7 @@ class Standin implements DifyStandin {
 		this.apiKey = settings.apiKey;
 		this.runs = this.store.runs;
 		this.logs = new LogStore(settings.seedLogs);
+		this.store.onForm = (run, form) => this.forms.add(run, form);
 		this.routes = this.buildRoutes();
 		// Uploads of any size and speed must get through: no overall request deadline.
 		this.server = createServer({ requestTimeout: 0 }, (req, res) => void this.handle(req, res));
@@ -323,10 +336,13 @@ class Standin implements DifyStandin {
 		this.store.clear();
 		this.logs.clearMade();
 		this.uploads.clear();
+		this.forms.clear();
 	}
 
 	close(): Promise<void> {
 		this.closing ??= new Promise<void>((resolve) => {
+			// Runs playing in the background end with the stand-in.
+			this.store.clear();
 			this.server.close(() => resolve());
 			for (const socket of this.sockets) socket.destroy();
 		});
@@ -353,6 +369,20 @@ class Standin implements DifyStandin {
 			{ method: 'POST', pattern: /^\/v1\/workflows\/tasks\/([^/]+)\/stop$/, handle: (ctx) => this.stop(ctx) },
 			{ method: 'POST', pattern: /^\/v1\/files\/upload$/, streamsBody: true, handle: (ctx) => this.upload(ctx) },
 			{ method: 'GET', pattern: /^\/v1\/workflows\/logs$/, handle: (ctx) => this.sendJson(ctx.res, 200, this.logs.query(ctx.record.query)) },
+			...(hasRunEvents(this.settings.version) ? this.runEventRoutes() : []),
+		];
+	}
+
+	/** 1.14+: re-attach to a run, and answer its Human Input forms with the app key. */
+	private runEventRoutes(): Route[] {
+		return [
+			{ method: 'GET', pattern: /^\/v1\/workflow\/([^/]+)\/events$/, handle: (ctx) => this.runEvents(ctx) },
+			{
+				method: 'GET',
+				pattern: /^\/v1\/form\/human_input\/([^/]+)$/,
+				handle: (ctx) => this.sendJson(ctx.res, 200, this.forms.definition(ctx.params[0]), { trailingNewline: false }),
+			},
+			{ method: 'POST', pattern: /^\/v1\/form\/human_input\/([^/]+)$/, handle: (ctx) => this.submitForm(ctx) },
 		];
 	}
 
@@ -476,7 +506,15 @@ class Standin implements DifyStandin {
 	private async run(ctx: RequestContext, workflowParam?: string): Promise<void> {
 		const body = this.requireJson(ctx);
 		const user = requireUser(body);
+		if (workflowParam !== undefined && this.settings.sandboxPlan && this.settings.version === '1.16') {
+			throw new ApiError(
+				403,
+				'workflow_version_execution_not_allowed',
+				'Workflow version execution is not available on your current plan. Please upgrade to a paid plan.',
+			);
+		}
 		const payload = parseRunPayload(body as Record<string, unknown>);
+		if (this.settings.version === '1.16') this.checkTraceSessionId(ctx, body as Record<string, unknown>);
 		const workflowId = workflowParam === undefined ? CURRENT_WORKFLOW_ID : this.pinnedWorkflowId(workflowParam);
 		const streaming = payload.responseMode === 'streaming';
 
@@ -487,7 +525,7 @@ class Standin implements DifyStandin {
 			// Since 1.13 a streaming run validates inside the worker, after the response has begun.
 			if (!(error instanceof ApiError) || !streaming || this.settings.version === '1.11') throw error;
 			const run =
-				this.settings.version === 'main'
+				this.settings.version === '1.16'
 					? this.createRun({ workflowId, user, responseMode: 'streaming', inputs: {}, taskIdIsRunId: true })
 					: undefined;
 			const binding = run ? { run, store: this.store } : undefined;
@@ -504,8 +542,56 @@ class Standin implements DifyStandin {
 		if (outcome.kind === 'error') throw new ApiError(outcome.status, outcome.code, outcome.message);
 		if (outcome.kind === 'answer') {
 			// The blocking answer is a plain Flask response: no trailing newline, charset named.
-			this.sendJson(ctx.res, 200, blockingResponse(run), { trailingNewline: false, charset: true });
+			this.sendJson(ctx.res, 200, blockingResponse(run, this.settings.version), { trailingNewline: false, charset: true });
 		}
+	}
+
+	/** 1.15+ (dify-api.md §12.7): the first source present, header, query or body, must be 1-200 characters. */
+	private checkTraceSessionId(ctx: RequestContext, body: Record<string, unknown>): void {
+		const header = ctx.req.headers['x-trace-session-id'];
+		const value =
+			header !== undefined ? header : 'trace_session_id' in ctx.record.query ? ctx.record.query.trace_session_id : body.trace_session_id;
+		if (value === undefined || value === null) return;
+		if (typeof value !== 'string') throw new ApiError(400, 'bad_request', 'trace_session_id must be a string.');
+		const length = value.trim().length;
+		if (length < 1 || length > 200) {
+			throw new ApiError(400, 'bad_request', 'trace_session_id must be 1 to 200 characters after trimming.');
+		}
+	}
+
+	/** `GET /workflow/{id}/events`: only the end user that started the run may re-attach. */
+	private async runEvents(ctx: RequestContext): Promise<void> {
+		const { query } = ctx.record;
+		if (!query.user) throw invalidParam('Arg user must be provided.');
+		const run = this.store.get(ctx.params[0]);
+		if (!run || run.user !== query.user) throw new ApiError(404, 'not_found', 'Workflow run not found');
+		if (runHasFinished(run)) {
+			ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' });
+			ctx.res.end(finishedFrame(run, this.settings.lineEnding));
+			return;
+		}
+		const flag = (name: string) => /^true$/i.test(query[name] ?? '');
+		const { res } = ctx;
+		this.streams.add(res);
+		res.once('close', () => this.streams.delete(res));
+		await watchRun(res, run, this.store, this.settings, {
+			snapshot: flag('include_state_snapshot'),
+			continueOnPause: flag('continue_on_pause'),
+		});
+	}
+
+	/** `POST /form/human_input/{token}`: closes the form; the run resumes shortly after, in the background. */
+	private submitForm(ctx: RequestContext): void {
+		const body = this.requireJson(ctx);
+		requireUser(body);
+		if (!isObject(body)) throw pydanticError('HumanInputFormSubmitPayload', [{ field: 'inputs', message: 'Field required', type: 'missing', input: body }]);
+		const { run, submission } = this.forms.submit(ctx.params[0], body);
+		this.sendJson(ctx.res, 200, {});
+		const binding: RunBinding = { run, store: this.store };
+		const lifetime = this.store.lifetime;
+		setTimeout(() => {
+			if (!lifetime.aborted) void playDetached(resumeSteps(run, submission), this.settings, binding);
+		}, FORM_RESUME_DELAY_MS);
 	}
 
 	private createRun(fields: {

@@ -76,6 +76,8 @@ interface StreamResult {
 interface StreamOptions {
 	user?: string;
 	path?: string;
+	/** GET reads an events endpoint: no body. */
+	method?: 'GET' | 'POST';
 	responseMode?: 'streaming' | 'blocking';
 	/** Closes the connection once this returns true (checked after each event). */
 	closeWhen?: (event: any, events: any[]) => boolean;
@@ -124,7 +126,7 @@ function runStream(standin: DifyStandin, inputs: Record<string, unknown>, option
 		const req = httpRequest(
 			`${standin.url}${options.path ?? '/workflows/run'}`,
 			{
-				method: 'POST',
+				method: options.method ?? 'POST',
 				agent: false,
 				headers: { authorization: `Bearer ${standin.apiKey}`, 'content-type': 'application/json' },
 			},
@@ -159,7 +161,7 @@ function runStream(standin: DifyStandin, inputs: Record<string, unknown>, option
 		);
 		armIdle();
 		req.on('error', (error) => (done ? undefined : result.status === 0 ? reject(error) : finish('aborted')));
-		req.end(body);
+		req.end(options.method === 'GET' ? undefined : body);
 	});
 }
 
@@ -290,7 +292,7 @@ describe('app endpoints', () => {
 		const limited = await standinWith({ uploadLimitsMb: { image: 1, video: 2, audio: 3, other: 4 } });
 		const reply = await send(limited, 'GET', '/parameters');
 		const form = reply.json.user_input_form as Array<Record<string, any>>;
-		expect(form.map((entry) => Object.keys(entry)[0])).toEqual(['text-input', 'select', 'number', 'number', 'file']);
+		expect(form.map((entry) => Object.keys(entry)[0])).toEqual(['text-input', 'select', 'number', 'number', 'number', 'select', 'file']);
 		expect(form[0]['text-input']).toMatchObject({ variable: 'topic', required: true, max_length: 256 });
 		expect(form[1].select).toMatchObject({ variable: 'scenario', required: false, default: 'llm' });
 		expect(form[1].select.options).toEqual(expect.arrayContaining(['llm', 'wait-stop', 'many', 'slow']));
@@ -369,6 +371,8 @@ describe('POST /workflows/run: request checks', () => {
 			scenario: 'llm',
 			chunks: 3,
 			delay_ms: null,
+			form_ttl: null,
+			delivery: 'web_app',
 			doc: null,
 			'sys.files': [],
 			'sys.user_id': '42',
@@ -560,6 +564,7 @@ describe('runs, streaming', () => {
 	});
 
 	it('error on 1.13: the error event, then the socket stays open and silent', async () => {
+		const framed = await standinWith({ version: '1.13', chunking: 'frame' });
 		const seen = runStream(framed, { topic: 'x', scenario: 'error' }, { idleMs: 300 });
 		const result = await seen;
 		expect(result.how).toBe('client');
@@ -579,25 +584,26 @@ describe('runs, streaming', () => {
 		expect(old.pings).toBe(0);
 		expect(eventNames(old).at(-1)).toBe('error');
 
-		const newest = await standinWith({ version: 'main', chunking: 'frame' });
+		const newest = await standinWith({ version: '1.16', chunking: 'frame' });
 		const latest = await runStream(newest, { topic: 'x', scenario: 'error' });
 		expect(latest.how).toBe('end');
 		expect(eventNames(latest).slice(-2)).toEqual(['error', 'workflow_finished']);
 		expect(latest.events.at(-1).data).toMatchObject({ status: 'failed', outputs: null, created_by: {}, exceptions_count: 1 });
 	});
 
-	it('invalid inputs: 1.11 answers 400, 1.13 pings then falls silent, main reports a failed run', async () => {
+	it('invalid inputs: 1.11 answers 400, 1.13 pings then falls silent, 1.16 reports a failed run', async () => {
 		const legacy = await standinWith({ version: '1.11' });
 		const old = await runStream(legacy, {});
 		expect(old.status).toBe(400);
 		expect(old.json).toEqual({ code: 'invalid_param', message: 'topic is required in input form', status: 400 });
 
-		const current = await runStream(standin, {}, { idleMs: 200 });
+		const older = await standinWith({ version: '1.13' });
+		const current = await runStream(older, {}, { idleMs: 200 });
 		expect(current.status).toBe(200);
 		expect([current.how, current.pings, current.events.length]).toEqual(['client', 1, 0]);
-		expect(standin.runs.size).toBe(0);
+		expect(older.runs.size).toBe(0);
 
-		const newest = await standinWith({ version: 'main' });
+		const newest = await standinWith({ version: '1.16' });
 		const latest = await runStream(newest, {});
 		expect(latest.how).toBe('end');
 		expect(eventNames(latest)).toEqual(['workflow_started', 'workflow_finished']);
@@ -888,7 +894,7 @@ describe('logs', () => {
 describe('upload', () => {
 	let limited: DifyStandin;
 	beforeAll(async () => {
-		limited = await standinWith({ uploadLimitsMb: { image: 10, video: 100, audio: 50, other: 1 } });
+		limited = await standinWith({ version: '1.13', uploadLimitsMb: { image: 10, video: 100, audio: 50, other: 1 } });
 	});
 	beforeEach(() => limited.reset());
 
@@ -1123,5 +1129,158 @@ describe('lifecycle', () => {
 		const result = await open;
 		expect(result.how).toBe('aborted');
 		await waitFor(() => closing.openStreams() === 0);
+	});
+});
+
+describe('Dify 1.14 – 1.16: re-attach, Human Input, new stream behaviours', () => {
+	const events = (target: DifyStandin, runId: string, query: string, options: StreamOptions = {}) =>
+		runStream(target, {}, { ...options, method: 'GET', path: `/workflow/${runId}/events?${query}` });
+
+	it('a finished run: one json.dumps workflow_finished frame, task_id = run id, no ping', async () => {
+		const run = await runStream(standin, { topic: '富士山' }, { user: 'u-1' });
+		const runId = run.events[0].workflow_run_id;
+		const watched = await events(standin, runId, 'user=u-1');
+		expect([watched.how, watched.pings]).toEqual(['end', 0]);
+		const text = watched.bytes.toString('utf8');
+		expect(text.startsWith('data: {"event": "workflow_finished", "task_id": ')).toBe(true);
+		expect(text).toContain('\\u5bcc');
+		expect(watched.events[0]).toMatchObject({ task_id: runId, data: { status: 'succeeded', created_by: { user: 'u-1' } } });
+	});
+
+	it('user is required and must be the run’s; 1.13 has no events endpoint', async () => {
+		const run = await runStream(standin, { topic: 'x' }, { user: 'u-1' });
+		const runId = run.events[0].workflow_run_id;
+		expect((await send(standin, 'GET', `/workflow/${runId}/events`)).json).toMatchObject({ status: 400, message: 'Arg user must be provided.' });
+		expect((await send(standin, 'GET', `/workflow/${runId}/events?user=other`)).json).toEqual({
+			code: 'not_found',
+			message: 'Workflow run not found',
+			status: 404,
+		});
+		const older = await standinWith({ version: '1.13' });
+		expect((await send(older, 'GET', `/workflow/${runId}/events?user=u-1`)).status).toBe(404);
+		expect((await send(older, 'GET', '/form/human_input/abc')).status).toBe(404);
+	});
+
+	it('a cut stream: the run carries on, and a re-attached client gets the rest live', async () => {
+		const cut = await runStream(standin, { topic: 'x', scenario: 'cut', delay_ms: 300 }, { user: 'u-2' });
+		expect(cut.how).toBe('aborted');
+		const runId = cut.events[0].workflow_run_id;
+		expect(standin.runs.get(runId)?.status).toBe('running');
+		const rest = await events(standin, runId, 'user=u-2');
+		expect(rest.how).toBe('end');
+		expect(rest.pings).toBeGreaterThanOrEqual(1);
+		expect(eventNames(rest).at(-1)).toBe('workflow_finished');
+		expect(eventNames(rest)).not.toContain('workflow_started');
+		expect(standin.runs.get(runId)?.status).toBe('succeeded');
+	});
+
+	it('a paused run: 1.16 form token, the paused blocking body, snapshot replay, one accepted submit, then the resumed run', async () => {
+		const paused = await runStream(standin, { topic: '富士山', scenario: 'paused' }, { user: 'u-3' });
+		const required = paused.events.find((event) => event.event === 'human_input_required');
+		expect(required.data.form_token).toMatch(/^[A-Za-z0-9]{22}$/);
+		expect(required.data.approval_channels).toEqual(['console']);
+		const pausedEvent = paused.events.at(-1);
+		expect(Object.keys(pausedEvent.data.reasons[0])).toEqual([
+			'TYPE', 'form_id', 'form_content', 'inputs', 'actions', 'node_id', 'node_title', 'resolved_default_values',
+			'form_token', 'approval_channels', 'expiration_time',
+		]);
+		const runId = pausedEvent.workflow_run_id;
+		const token = required.data.form_token;
+
+		const snapshot = await events(standin, runId, 'user=u-3&include_state_snapshot=TRUE');
+		expect(eventNames(snapshot)).toEqual([
+			'workflow_started', 'node_started', 'node_finished', 'node_started', 'human_input_required', 'workflow_paused',
+		]);
+		expect(Object.keys(snapshot.events[0]).slice(0, 3)).toEqual(['event', 'task_id', 'workflow_run_id']);
+		expect(snapshot.events[2].data.outputs).toBeNull();
+
+		const form = await send(standin, 'GET', `/form/human_input/${token}`, { auth: `Bearer ${standin.apiKey}` });
+		expect(Object.keys(form.json)).toEqual(['form_content', 'inputs', 'resolved_default_values', 'user_actions', 'expiration_time']);
+		expect((await send(standin, 'POST', `/form/human_input/${token}`, { json: { inputs: {}, action: 'approve' } })).json).toMatchObject({
+			status: 400,
+			message: 'Arg user must be provided.',
+		});
+		expect((await send(standin, 'POST', `/form/human_input/${token}`, { json: { inputs: {}, action: 'nope', user: 'r' } })).json).toEqual({
+			code: 'invalid_form_data',
+			message: 'Invalid action: nope',
+			status: 400,
+		});
+		expect((await send(standin, 'POST', `/form/human_input/${token}`, { json: { inputs: {}, action: 'approve', user: 'r' } })).json).toMatchObject({
+			code: 'invalid_form_data',
+			message: 'Missing required inputs: feedback',
+		});
+
+		// Watching before the submit misses nothing of the resumed run.
+		const watching = events(standin, runId, 'user=u-3');
+		await waitFor(() => standin.openStreams() === 1);
+		const submitted = await send(standin, 'POST', `/form/human_input/${token}`, {
+			json: { inputs: { feedback: 'Looks right' }, action: 'approve', user: 'reviewer-7' },
+		});
+		expect([submitted.status, submitted.json]).toEqual([200, {}]);
+		const again = await send(standin, 'POST', `/form/human_input/${token}`, { json: { inputs: { feedback: 'x' }, action: 'approve', user: 'r' } });
+		expect([again.status, again.json.code]).toEqual([412, 'human_input_form_submitted']);
+		expect((await send(standin, 'GET', `/form/human_input/${token}`)).status).toBe(412);
+
+		const resumed = await watching;
+		expect(eventNames(resumed)).toEqual(['workflow_started', 'node_started', 'node_finished', 'node_started', 'node_finished', 'workflow_finished']);
+		expect(resumed.events[0].data.reason).toBe('resumption');
+		expect(resumed.events[2].data.outputs).toMatchObject({ feedback: 'Looks right', __action_id: 'approve', __action_value: 'Approve' });
+		expect(resumed.events.at(-1).data.outputs).toEqual({ decision: 'approve', feedback: 'Looks right', topic: '富士山' });
+
+		const blocking = await runStream(standin, { topic: 'x', scenario: 'paused' }, { responseMode: 'blocking' });
+		expect(blocking.json.data).toMatchObject({ status: 'paused', paused_nodes: ['1782800000040'] });
+		expect(blocking.json.data.reasons[0].form_token).toMatch(/^[A-Za-z0-9]{22}$/);
+		const old = await runStream(await standinWith({ version: '1.13' }), { topic: 'x', scenario: 'paused' }, { responseMode: 'blocking' });
+		expect(old.json.data.status).toBe('paused');
+		expect(old.json.data.reasons).toBeUndefined();
+	});
+
+	it('forms expire (412), e-mail-only forms have no token, continue_on_pause keeps the stream open', async () => {
+		const short = await runStream(standin, { topic: 'x', scenario: 'paused', form_ttl: 0.2 }, { user: 'u-4' });
+		const token = short.events.find((event) => event.event === 'human_input_required').data.form_token;
+		// expiration_time is in whole seconds, rounded up.
+		await delay(1250);
+		const expired = await send(standin, 'GET', `/form/human_input/${token}`);
+		expect([expired.status, expired.json.code]).toEqual([412, 'human_input_form_expired']);
+
+		const email = await runStream(standin, { topic: 'x', scenario: 'paused', delivery: 'email' });
+		const reason = email.events.at(-1).data.reasons[0];
+		expect([reason.form_token, reason.approval_channels]).toEqual([null, ['console', 'email']]);
+
+		const runId = email.events[0].workflow_run_id;
+		const open = await events(standin, runId, 'user=tester&include_state_snapshot=true&continue_on_pause=true', { idleMs: 300 });
+		expect(open.how).toBe('client');
+		expect(eventNames(open).at(-1)).toBe('workflow_paused');
+	});
+
+	it('reasoning_chunk, rate_limit_error and the appended failed run (1.16) against 1.13', async () => {
+		const reasoning = await runStream(standin, { topic: 'x', scenario: 'reasoning' });
+		expect(eventNames(reasoning).filter((name) => name === 'reasoning_chunk')).toHaveLength(3);
+		const old = await runStream(await standinWith({ version: '1.13' }), { topic: 'x', scenario: 'reasoning' });
+		expect(eventNames(old)).not.toContain('reasoning_chunk');
+
+		const limited = await runStream(standin, { topic: 'x', scenario: 'rate-limit' });
+		expect(limited.events.at(-2)).toMatchObject({ event: 'error', code: 'rate_limit_error', status: 429 });
+		expect(limited.events.at(-1)).toMatchObject({
+			event: 'workflow_finished',
+			data: { status: 'failed', error: 'Workflow stream ended without a terminal event' },
+		});
+	});
+
+	it('trace_session_id is checked (1.16), and a sandbox plan refuses a chosen version', async () => {
+		const tooLong = await send(standin, 'POST', '/workflows/run', { json: { inputs: { topic: 'x' }, user: 'u', trace_session_id: '   ' } });
+		expect(tooLong.json).toEqual({ code: 'bad_request', message: 'trace_session_id must be 1 to 200 characters after trimming.', status: 400 });
+		const notText = await send(standin, 'POST', '/workflows/run', { json: { inputs: { topic: 'x' }, user: 'u', trace_session_id: 5 } });
+		expect(notText.json.message).toBe('trace_session_id must be a string.');
+		const fine = await send(standin, 'POST', '/workflows/run', { json: { inputs: { topic: 'x' }, user: 'u', trace_session_id: 'batch-7' } });
+		expect(fine.status).toBe(200);
+		const older = await standinWith({ version: '1.13' });
+		expect((await send(older, 'POST', '/workflows/run', { json: { inputs: { topic: 'x' }, user: 'u', trace_session_id: 5 } })).status).toBe(200);
+
+		const sandbox = await standinWith({ sandboxPlan: true });
+		const refused = await send(sandbox, 'POST', '/workflows/1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d/run', {
+			json: { inputs: { topic: 'x' }, user: 'u' },
+		});
+		expect([refused.status, refused.json.code]).toEqual([403, 'workflow_version_execution_not_allowed']);
 	});
 });
