@@ -296,7 +296,7 @@ describe('app endpoints', () => {
 		expect(form[0]['text-input']).toMatchObject({ variable: 'topic', required: true, max_length: 256 });
 		expect(form[1].select).toMatchObject({ variable: 'scenario', required: false, default: 'llm' });
 		expect(form[1].select.options).toEqual(expect.arrayContaining(['llm', 'wait-stop', 'many', 'slow']));
-		expect(form[4].file).toMatchObject({
+		expect(form[6].file).toMatchObject({
 			variable: 'doc',
 			allowed_file_types: ['document'],
 			allowed_file_upload_methods: ['local_file', 'remote_url'],
