@@ -9,6 +9,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import * as app from './actions/app/App.resource';
 import * as file from './actions/file/File.resource';
+import * as humanInput from './actions/humanInput/HumanInput.resource';
 import { router } from './actions/router';
 import * as workflow from './actions/workflow/Workflow.resource';
 import { difyApiTest } from './methods/credentialTest';
@@ -86,12 +87,14 @@ const properties: INodeProperties[] = [
 		options: [
 			{ name: 'App', value: 'app' },
 			{ name: 'File', value: 'file' },
+			{ name: 'Human Input', value: 'humanInput' },
 			{ name: 'Workflow', value: 'workflow' },
 		],
 		default: 'workflow',
 	},
 	...workflow.description,
 	...file.description,
+	...humanInput.description,
 	...app.description,
 ];
 

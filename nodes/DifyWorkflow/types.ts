@@ -49,6 +49,8 @@ export interface DifyRunRequest {
 	user: string;
 	response_mode: DifyResponseMode;
 	files?: DifyFileInput[];
+	/** 1.15+: groups runs in observability tools; 1 to 200 characters. */
+	trace_session_id?: string;
 }
 
 /** `data` of a blocking run response and of `workflow_finished`. */
@@ -63,7 +65,45 @@ export interface DifyRunData {
 	total_steps: number;
 	created_at: number;
 	finished_at: number | null;
+	/** 1.14+, a paused blocking run: the Human Input nodes it waits at, and why. */
+	paused_nodes?: string[];
+	reasons?: DifyPauseReason[];
 	[key: string]: unknown;
+}
+
+/**
+ * Why a run paused: a Human Input form (1.13+). `form_token` is the form's WebApp token (1.14+ for
+ * Service-API runs), or null when only e-mail or the console can answer it.
+ */
+export interface DifyPauseReason {
+	TYPE?: string;
+	form_id?: string;
+	form_token?: string | null;
+	node_id?: string;
+	node_title?: string;
+	form_content?: string;
+	inputs?: Array<Record<string, unknown>>;
+	actions?: Array<{ id: string; title: string; button_style?: string }>;
+	expiration_time?: number;
+	approval_channels?: string[];
+	[key: string]: unknown;
+}
+
+/** `GET /form/human_input/{form_token}` (1.14+). */
+export interface DifyHumanInputForm {
+	form_content: string;
+	inputs: Array<{ output_variable_name: string; type: string; [key: string]: unknown }>;
+	resolved_default_values: Record<string, string>;
+	user_actions: Array<{ id: string; title: string; button_style?: string }>;
+	expiration_time: number;
+	[key: string]: unknown;
+}
+
+/** Body of `POST /form/human_input/{form_token}` (1.14+). */
+export interface DifyFormSubmitRequest {
+	inputs: Record<string, unknown>;
+	action: string;
+	user: string;
 }
 
 /** Blocking response of `POST /workflows/run`. */
@@ -86,6 +126,9 @@ export interface DifyRunResult {
 	total_steps: number | null;
 	created_at: number | null;
 	finished_at: number | null;
+	/** A paused run: the nodes it waits at, and the forms that can resume it. */
+	paused_nodes?: string[];
+	human_input_forms?: DifyPauseReason[];
 }
 
 /**
@@ -277,7 +320,7 @@ export interface DifyWorkflowPausedData {
 	workflow_run_id: string;
 	paused_nodes: string[];
 	outputs: Record<string, unknown>;
-	reasons: Array<Record<string, unknown>>;
+	reasons: DifyPauseReason[];
 	status: 'paused';
 	created_at: number;
 	elapsed_time: number;

@@ -7,6 +7,7 @@ import type { OperationItem } from '../types';
 import { createDifyTransport } from '../transport/request';
 import * as app from './app/App.resource';
 import * as file from './file/File.resource';
+import * as humanInput from './humanInput/HumanInput.resource';
 import * as workflow from './workflow/Workflow.resource';
 
 type Operation = (this: IExecuteFunctions, itemIndex: number, transport: DifyTransport) => Promise<OperationItem[]>;
@@ -23,7 +24,9 @@ const operations: Record<string, Record<string, OperationModule>> = {
 		getRun: workflow.getRun,
 		stop: workflow.stop,
 		getLogs: workflow.getLogs,
+		watchRun: workflow.watchRun,
 	},
+	humanInput: { getForm: humanInput.getForm, submitForm: humanInput.submitForm },
 	file: { upload: file.upload },
 	app: {
 		getInfo: app.getInfo,

@@ -42,6 +42,12 @@ export class LiveText {
 		this.send('item', data.text);
 	}
 
+	/** Sends the thinking of a reasoning_chunk event (Dify 1.15+), for those who asked for it. */
+	reasoning(event: IDataObject): void {
+		const data = event.data as { reasoning?: unknown } | undefined;
+		if (typeof data?.reasoning === 'string' && data.reasoning !== '') this.send('item', data.reasoning);
+	}
+
 	end(): void {
 		this.send('end');
 	}

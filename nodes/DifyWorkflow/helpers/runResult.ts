@@ -1,5 +1,6 @@
 import type {
 	DifyBlockingRunResponse,
+	DifyPauseReason,
 	DifyRunData,
 	DifyRunResult,
 	DifyStreamErrorEvent,
@@ -7,9 +8,30 @@ import type {
 } from '../types';
 import { EventNameSet } from '../transport/sse';
 
-/** The `final` output of a run from Dify's blocking answer. */
+/** The `final` output of a run from Dify's blocking answer; a paused run (1.14+) names its forms. */
 export function resultFromBlocking(response: DifyBlockingRunResponse): DifyRunResult {
-	return resultFromRunData(response.data, response.workflow_run_id, response.task_id);
+	const result = resultFromRunData(response.data, response.workflow_run_id, response.task_id);
+	const data = response.data;
+	return result.status === 'paused' ? withPause(result, data?.paused_nodes, data?.reasons) : result;
+}
+
+const NO_TOKEN_NOTE =
+	'This form has no form_token: the Human Input node delivers it by e-mail only, so only the e-mail link or the Dify console can answer it. Turn on WebApp delivery on the node to answer it with Submit Form.';
+
+/**
+ * A paused result, with the nodes it waits at and the forms that can resume it, as Dify sent them;
+ * a form without a token says who can answer it.
+ */
+function withPause(result: DifyRunResult, pausedNodes: unknown, reasons: unknown): DifyRunResult {
+	const forms = (Array.isArray(reasons) ? reasons : []).filter(
+		(reason): reason is DifyPauseReason => reason !== null && typeof reason === 'object',
+	);
+	return {
+		...result,
+		outputs: {},
+		paused_nodes: Array.isArray(pausedNodes) ? pausedNodes.map(String) : [],
+		human_input_forms: forms.map((form) => (form.form_token ? form : { ...form, form_token: null, note: NO_TOKEN_NOTE })),
+	};
 }
 
 function resultFromRunData(data: Partial<DifyRunData>, workflowRunId: string | null, taskId: string | null): DifyRunResult {
@@ -81,6 +103,9 @@ export class RunAggregator {
 	private seen = 0;
 	private ended: StreamOutcome | undefined;
 
+	/** With `continueOnPause`, workflow_paused does not end the run: only workflow_finished or error does. */
+	constructor(private readonly continueOnPause = false) {}
+
 	/**
 	 * Takes one frame, by name, with a way to parse it; returns true when the frame ended the run.
 	 * `parse` is called at most once, and only for the frames the result depends on. It takes the
@@ -103,9 +128,11 @@ export class RunAggregator {
 				const event = parse(frame) as Envelope;
 				this.remember(event);
 				const data = dataOf<DifyWorkflowPausedData>(event);
+				// Watching across pauses: the node, not Dify, ends the stream at workflow_finished.
+				if (this.continueOnPause) return false;
 				this.ended = {
 					kind: 'finished',
-					result: {
+					result: withPause({
 						workflow_run_id: data.workflow_run_id ?? this.workflowRunId,
 						task_id: this.taskId,
 						workflow_id: this.workflowId,
@@ -117,7 +144,7 @@ export class RunAggregator {
 						total_steps: data.total_steps ?? null,
 						created_at: this.createdAt ?? data.created_at ?? null,
 						finished_at: null,
-					},
+					}, data.paused_nodes, data.reasons),
 				};
 				return true;
 			}

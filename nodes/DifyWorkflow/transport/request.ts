@@ -45,7 +45,9 @@ export interface JsonCall extends CallBase {
 }
 
 export interface StreamCall extends CallBase {
-	body: unknown;
+	/** POST (the default) sends `body` as JSON; GET reads an existing run's events. */
+	method?: 'GET' | 'POST';
+	body?: unknown;
 	/** The events the caller looks at; the others are dropped unread (the first frame always comes). */
 	only?: EventNameSet;
 	/** Names the parameter that sets timeoutMs, for the message of a silent stream. */
@@ -183,6 +185,13 @@ function within(deadline: number | undefined, wait: number | undefined): number 
 	return wait !== undefined && deadline !== undefined && Date.now() + wait >= deadline ? undefined : wait;
 }
 
+const brokenStreams = new WeakSet<Error>();
+
+/** Whether an error is a stream whose connection broke after it began: a run may be re-attached then. */
+export function isBrokenStream(error: unknown): boolean {
+	return error instanceof Error && brokenStreams.has(error);
+}
+
 /** Marks an abort caused by the stream's silence, as opposed to the execution being cancelled. */
 class SilenceTimeout extends Error {
 	constructor(readonly ms: number) {
@@ -225,18 +234,21 @@ export class DifyTransport {
 		return (await this.readJson(itemIndex, response, call)) as T;
 	}
 
-	/** Posts a JSON body and returns Dify's event stream, read as the caller iterates it. */
+	/** Posts a JSON body (or GETs a run's events) and returns Dify's event stream, read as the caller iterates it. */
 	async stream(itemIndex: number, call: StreamCall): Promise<StreamResponse> {
 		const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 		const silence = new AbortController();
 		const watch = new SilenceWatch(timeoutMs, () => silence.abort(new SilenceTimeout(timeoutMs)));
+		const method = call.method ?? 'POST';
 		let response: Dispatcher.ResponseData;
 		try {
 			response = await this.send(
 				itemIndex,
-				'POST',
-				{ retry: 'start', ...call, timeoutMs },
-				{ body: JSON.stringify(call.body), contentType: 'application/json', accept: 'text/event-stream' },
+				method,
+				{ retry: method === 'GET' ? 'read' : 'start', ...call, timeoutMs },
+				method === 'GET'
+					? { accept: 'text/event-stream' }
+					: { body: JSON.stringify(call.body), contentType: 'application/json', accept: 'text/event-stream' },
 				silence.signal,
 				Date.now() + timeoutMs,
 			);
@@ -593,7 +605,7 @@ export class DifyTransport {
 		}
 		const detail = this.redact(error instanceof Error ? error.message : String(error));
 		const parseProblem = error instanceof SseFrameError;
-		return new NodeApiError(this.node, { message: detail }, {
+		const failure = new NodeApiError(this.node, { message: detail }, {
 			message: parseProblem
 				? detail
 				: `The connection to Dify at ${this.shownBaseUrl} broke in the middle of the event stream`,
@@ -602,6 +614,8 @@ export class DifyTransport {
 				: `The run may have gone on in Dify: check it with Get Run. [${detail}]`,
 			itemIndex,
 		});
+		if (!parseProblem) brokenStreams.add(failure);
+		return failure;
 	}
 
 	private silenceError(

@@ -4,8 +4,9 @@ import * as getLogs from './getLogs.operation';
 import * as getRun from './getRun.operation';
 import * as run from './run.operation';
 import * as stop from './stop.operation';
+import * as watchRun from './watchRun.operation';
 
-export { getLogs, getRun, run, stop };
+export { getLogs, getRun, run, stop, watchRun };
 
 export const description: INodeProperties[] = [
 	{
@@ -39,6 +40,13 @@ export const description: INodeProperties[] = [
 				description: 'Stop a streaming workflow run by its task ID',
 				action: 'Stop a workflow run',
 			},
+			{
+				name: 'Watch Run',
+				value: 'watchRun',
+				description:
+					"Follow a run's events from now on (Dify 1.14+): its final result, or where it paused",
+				action: 'Watch a workflow run',
+			},
 		],
 		default: 'run',
 	},
@@ -46,4 +54,5 @@ export const description: INodeProperties[] = [
 	...getRun.description,
 	...stop.description,
 	...getLogs.description,
+	...watchRun.description,
 ];

@@ -1,33 +1,23 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import type { NodeApiError } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
 import { mayReferenceFiles, resolveFileInputs, resolveRunFiles } from '../../helpers/fileInputs';
-import { LiveText } from '../../helpers/liveText';
-import { finalItem } from '../../helpers/outputFiles';
 import { optionalUuid, readInputs, readRequiredText } from '../../helpers/parameters';
 import { appForm, checkAgainstForm, readMappedInputs } from '../../helpers/runInputs';
-import { attachRunDetails } from '../../helpers/runFailure';
-import type { StreamOutcome } from '../../helpers/runResult';
-import { AGGREGATED_EVENTS, RunAggregator, resultFromBlocking } from '../../helpers/runResult';
-import { streamErrorToError } from '../../transport/errors';
+import { blockingItem, consumeRunStream } from '../../helpers/streamRun';
 import type { DifyTransport } from '../../transport/request';
-import type { DifySseFrame } from '../../transport/sse';
-import type {
-	DifyBlockingRunResponse,
-	DifyResponseMode,
-	DifyRunRequest,
-	DifyRunResult,
-	OperationItem,
-} from '../../types';
+import type { DifyBlockingRunResponse, DifyResponseMode, DifyRunRequest, OperationItem } from '../../types';
 
 interface RunOptions {
 	concurrency?: number;
 	downloadFiles?: boolean;
 	files?: string;
 	maxDownloadSize?: number;
+	reattach?: boolean;
+	streamReasoning?: boolean;
 	streamVariables?: string;
 	timeout?: number;
+	traceSessionId?: string;
 	validateInputs?: boolean;
 	workflowId?: string;
 }
@@ -175,6 +165,22 @@ const properties: INodeProperties[] = [
 					'With Download Output Files: the largest output file to download, in megabytes. A larger file fails the item instead of filling n8n\'s disk or memory.',
 			},
 			{
+				displayName: 'Re-Attach on Dropped Stream',
+				name: 'reattach',
+				type: 'boolean',
+				default: true,
+				description:
+					"Whether to re-attach to the run through Dify's events endpoint (Dify 1.14+) when its stream breaks off, and finish with the run's real result. A warning is logged; in Each Event output an item with event 'reattached' marks the place.",
+			},
+			{
+				displayName: 'Stream Reasoning Too',
+				name: 'streamReasoning',
+				type: 'boolean',
+				default: false,
+				description:
+					"Whether Stream Text Of also forwards the model's reasoning (Dify 1.15+ reasoning_chunk events, for LLM nodes whose reasoning format is separated)",
+			},
+			{
 				displayName: 'Stream Text Of',
 				name: 'streamVariables',
 				type: 'string',
@@ -191,6 +197,15 @@ const properties: INodeProperties[] = [
 				default: DEFAULT_TIMEOUT_SECONDS,
 				description:
 					'Streaming: the longest wait for the next workflow event (keep-alive pings do not count). Blocking: the longest wait for the answer.',
+			},
+			{
+				displayName: 'Trace Session ID',
+				name: 'traceSessionId',
+				type: 'string',
+				default: '',
+				placeholder: 'ticket-4711',
+				description:
+					"Groups this run with others in Dify's observability tracing (sent as trace_session_id, Dify 1.15+; older versions ignore it). 1 to 200 characters.",
 			},
 			{
 				displayName: 'Validate Inputs',
@@ -221,43 +236,7 @@ export const description = updateDisplayOptions(
 const WORKFLOW_ID_ADVICE =
 	'Set the Workflow ID option to the UUID of a published workflow version (workflow_id in a run result), or clear it to run the published workflow.';
 
-/** A run that ended failed or stopped is an error of its item. */
-function statusFailure(
-	ctx: IExecuteFunctions,
-	itemIndex: number,
-	result: DifyRunResult,
-	emitted?: IDataObject[],
-): NodeOperationError | undefined {
-	if (result.status !== 'failed' && result.status !== 'stopped') return undefined;
-	const reason = result.error ?? 'no reason given';
-	const error = new NodeOperationError(
-		ctx.getNode(),
-		result.status === 'failed' ? `The Dify workflow run failed: ${reason}` : `The Dify workflow run was stopped: ${reason}`,
-		{
-			itemIndex,
-			description: `Workflow run ${result.workflow_run_id ?? '(unknown)'} ended with status ${result.status}. Its node-by-node trace is in the app's logs in Dify.`,
-		},
-	);
-	return attachRunDetails(error, { run: result, emitted });
-}
-
-/**
- * A stopped n8n execution closes the stream at once, but Dify would go on running (and spending
- * tokens): ask it to stop the task too. Best effort, and bounded, since n8n is waiting to stop.
- */
-async function stopCancelledRun(transport: DifyTransport, itemIndex: number, taskId: string, user: string) {
-	try {
-		await transport.json(itemIndex, {
-			method: 'POST',
-			path: `/workflows/tasks/${taskId}/stop`,
-			body: { user },
-			timeoutMs: 5_000,
-			ignoreCancel: true,
-		});
-	} catch {
-		// The execution is being stopped either way; a failed stop request changes nothing for it.
-	}
-}
+const MAX_TRACE_SESSION_ID = 200;
 
 /** How many items the router may run at once (the Concurrency option of the first item). */
 export function concurrency(this: IExecuteFunctions): number {
@@ -302,10 +281,19 @@ export async function execute(
 	const files = await resolveRunFiles(this, itemIndex, transport, options.files, user);
 
 	const path = workflowId ? `/workflows/${workflowId}/run` : '/workflows/run';
-	const body: DifyRunRequest = { inputs, user, response_mode: responseMode, ...(files ? { files } : {}) };
-	const hints = workflowId
-		? { not_found: `No published workflow version has the ID ${workflowId}. ${WORKFLOW_ID_ADVICE}` }
-		: {};
+	const traceSessionId = readTraceSessionId(this, itemIndex, options.traceSessionId);
+	const body: DifyRunRequest = {
+		inputs,
+		user,
+		response_mode: responseMode,
+		...(files ? { files } : {}),
+		...(traceSessionId ? { trace_session_id: traceSessionId } : {}),
+	};
+	const hints = {
+		...(workflowId ? { not_found: `No published workflow version has the ID ${workflowId}. ${WORKFLOW_ID_ADVICE}` } : {}),
+		workflow_version_execution_not_allowed:
+			"Dify Cloud's sandbox plan cannot run a chosen workflow version (Dify 1.16+). Clear the Workflow ID option to run the published workflow, or upgrade the workspace to a paid plan.",
+	};
 
 	if (responseMode === 'blocking') {
 		const response = await transport.json<DifyBlockingRunResponse>(itemIndex, {
@@ -316,87 +304,31 @@ export async function execute(
 			hints,
 			retry: 'start',
 		});
-		const result = resultFromBlocking(response);
-		const failure = statusFailure(this, itemIndex, result);
-		if (failure) throw failure;
-		return [await finalItem(this, itemIndex, transport, result, download)];
+		return await blockingItem(this, transport, itemIndex, response, download);
 	}
 
-	const output = this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events';
-	const keepEvents = output === 'events';
-	const streamsText = LiveText.wanted(this);
-	const stream = await transport.stream(itemIndex, {
-		path,
-		body,
+	return await consumeRunStream(this, transport, {
+		itemIndex,
+		user,
+		output: this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events',
 		timeoutMs,
-		timeoutParameter: 'Timeout',
-		hints,
-		// Only the run's own events matter to a final result: text chunks are dropped unread.
-		only: keepEvents || streamsText ? undefined : AGGREGATED_EVENTS,
+		open: async (only) => await transport.stream(itemIndex, { path, body, timeoutMs, timeoutParameter: 'Timeout', hints, only }),
+		reattach: options.reattach !== false,
+		download,
+		streamVariables: options.streamVariables,
+		streamReasoning: options.streamReasoning,
 	});
-	if (stream.kind === 'json') {
-		// A server or proxy that would not stream answered as if blocking: same result, no events.
-		const result = resultFromBlocking(stream.body as DifyBlockingRunResponse);
-		const failure = statusFailure(this, itemIndex, result);
-		if (failure) throw failure;
-		return [await finalItem(this, itemIndex, transport, result, download)];
-	}
-
-	const aggregator = new RunAggregator();
-	const emitted: IDataObject[] = [];
-	const live = streamsText ? LiveText.open(this, itemIndex, options.streamVariables) : undefined;
-	try {
-		const parse = (frame: DifySseFrame) => transport.event<IDataObject>(itemIndex, frame);
-		reading: for await (const frames of stream.frames) {
-			for (const frame of frames) {
-				const name = frame.name;
-				const event = keepEvents || (live && name === 'text_chunk') ? parse(frame) : undefined;
-				if (keepEvents) emitted.push(event as IDataObject);
-				if (live && name === 'text_chunk') live.text(event as IDataObject);
-				if (aggregator.accept(name, frame, (unparsed) => event ?? parse(unparsed))) break reading;
-			}
-		}
-	} catch (error) {
-		const run = aggregator.knownRun();
-		if (transport.cancelled && run.task_id) await stopCancelledRun(transport, itemIndex, run.task_id, user);
-		live?.fail((error as Error).message);
-		throw attachRunDetails(error as Error, { run, emitted: keepEvents ? emitted : undefined });
-	}
-	const outcome = aggregator.outcome();
-	const failure = outcomeFailure(this, itemIndex, outcome, aggregator, (text) => transport.redact(text), keepEvents ? emitted : undefined);
-	if (failure) {
-		live?.fail(failure.message);
-		throw failure;
-	}
-	live?.end();
-	if (keepEvents) return emitted.map((json) => ({ json }));
-	return [await finalItem(this, itemIndex, transport, (outcome as { result: DifyRunResult }).result, download)];
 }
 
-/** How the stream ended, as an error of the item when it was not a usable result. */
-function outcomeFailure(
-	ctx: IExecuteFunctions,
-	itemIndex: number,
-	outcome: StreamOutcome | undefined,
-	aggregator: RunAggregator,
-	redact: (text: string) => string,
-	emitted?: IDataObject[],
-): NodeApiError | NodeOperationError | undefined {
-	if (!outcome) {
-		const run = aggregator.knownRun();
-		const error = new NodeOperationError(ctx.getNode(), 'The event stream from Dify ended before the run finished', {
+/** Dify 1.15+ refuses a trace session ID that is empty or longer than 200 characters once trimmed. */
+function readTraceSessionId(ctx: IExecuteFunctions, itemIndex: number, value: unknown): string | undefined {
+	const text = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+	if (!text) return undefined;
+	if (text.length > MAX_TRACE_SESSION_ID) {
+		throw new NodeOperationError(ctx.getNode(), `The Trace Session ID option is longer than ${MAX_TRACE_SESSION_ID} characters (${text.length})`, {
 			itemIndex,
-			description: `Dify closed the stream without a workflow_finished event. The run ${
-				run.workflow_run_id ?? '(no ID received)'
-			} may still be going on or may have failed in Dify: check it with Workflow → Get Run.`,
-		});
-		return attachRunDetails(error, { run, emitted });
-	}
-	if (outcome.kind === 'error') {
-		return attachRunDetails(streamErrorToError(ctx.getNode(), { ...outcome.event, message: outcome.event.message && redact(outcome.event.message) }, itemIndex), {
-			run: outcome.run,
-			emitted,
+			description: `Dify accepts a trace session ID of 1 to ${MAX_TRACE_SESSION_ID} characters. Shorten it, e.g. to a ticket or conversation ID.`,
 		});
 	}
-	return statusFailure(ctx, itemIndex, outcome.result, emitted);
+	return text;
 }

@@ -1,0 +1,288 @@
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+import { streamErrorToError } from '../transport/errors';
+import type { DifyTransport, StreamResponse } from '../transport/request';
+import { isBrokenStream } from '../transport/request';
+import type { DifySseFrame, EventNameSet } from '../transport/sse';
+import type { DifyBlockingRunResponse, DifyRunResult, OperationItem } from '../types';
+import { LiveText } from './liveText';
+import { finalItem } from './outputFiles';
+import { attachRunDetails } from './runFailure';
+import type { StreamOutcome } from './runResult';
+import { AGGREGATED_EVENTS, RunAggregator, resultFromBlocking } from './runResult';
+
+/**
+ * The one path that reads a run's event stream, for Run and Watch Run alike: aggregation into the
+ * final result or one item per event, live text, Stop of the execution → stop of the run, failures
+ * as errors of the item, and re-attaching a dropped stream through the events endpoint.
+ */
+
+export interface RunStreamRequest {
+	itemIndex: number;
+	/** The run's end user: re-attaching and stopping need the same one. */
+	user: string;
+	output: 'final' | 'events';
+	/** The longest silence, for the first stream and every re-attached one. */
+	timeoutMs: number;
+	/** Opens the stream; `only` names the events the reader needs (the rest may be dropped unread). */
+	open: (only: EventNameSet | undefined) => Promise<StreamResponse>;
+	/** Re-attach through `GET /workflow/{id}/events` when the stream breaks off. */
+	reattach: boolean;
+	/** workflow_paused does not end the run: the node reads on to workflow_finished. */
+	continueOnPause?: boolean;
+	/** Download Output Files, with its size limit. */
+	download?: { maxBytes: number };
+	/** Stream Text Of: the variables whose text_chunk text is forwarded; empty forwards all. */
+	streamVariables?: string;
+	/** Forward reasoning_chunk text too (Dify 1.15+). */
+	streamReasoning?: boolean;
+}
+
+/** The item in `events` output that says where the node re-attached to the run. */
+export const REATTACHED_EVENT = 'reattached';
+
+const REATTACH_NOTE =
+	'Events Dify published while the node was disconnected are not replayed (text chunks among them); node events replayed from Dify\'s state snapshot carry no inputs or outputs. The final result always comes from workflow_finished.';
+
+/** A stream may be re-attached this many times in one run: a connection that keeps breaking is an error. */
+const MAX_REATTACHMENTS = 5;
+
+/** Snapshot frames of the events endpoint open with `task_id` (live frames with `workflow_run_id`). */
+const REPLAY_PREFIXES = ['{"event":"', '{"event": "'];
+
+/** Which replayed events the item list already holds: node executions, forms, the run's start. */
+function identity(event: IDataObject): string | undefined {
+	const data = (event.data ?? {}) as IDataObject;
+	switch (event.event) {
+		case 'workflow_started':
+			return `workflow_started:${String(data.reason ?? 'initial')}`;
+		case 'node_started':
+		case 'node_finished':
+			return `${event.event}:${String(data.id)}`;
+		case 'human_input_required':
+			return `human_input_required:${String(data.form_id)}`;
+		default:
+			return undefined;
+	}
+}
+
+function isReplayFrame(frame: DifySseFrame): boolean {
+	const data = frame.data;
+	for (const prefix of REPLAY_PREFIXES) {
+		if (!data.startsWith(prefix)) continue;
+		const afterName = data.indexOf('"', prefix.length) + 1;
+		return /^,\s?"task_id"/.test(data.slice(afterName, afterName + 12));
+	}
+	return false;
+}
+
+/** A run that ended failed or stopped is an error of its item. */
+export function statusFailure(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	result: DifyRunResult,
+	emitted?: IDataObject[],
+): NodeOperationError | undefined {
+	if (result.status !== 'failed' && result.status !== 'stopped') return undefined;
+	const reason = result.error ?? 'no reason given';
+	const error = new NodeOperationError(
+		ctx.getNode(),
+		result.status === 'failed' ? `The Dify workflow run failed: ${reason}` : `The Dify workflow run was stopped: ${reason}`,
+		{
+			itemIndex,
+			description: `Workflow run ${result.workflow_run_id ?? '(unknown)'} ended with status ${result.status}. Its node-by-node trace is in the app's logs in Dify.`,
+		},
+	);
+	return attachRunDetails(error, { run: result, emitted });
+}
+
+/** A run's final item from a blocking answer: a failed or stopped run is an error of the item. */
+export async function blockingItem(
+	ctx: IExecuteFunctions,
+	transport: DifyTransport,
+	itemIndex: number,
+	response: DifyBlockingRunResponse,
+	download?: { maxBytes: number },
+): Promise<OperationItem[]> {
+	const result = resultFromBlocking(response);
+	const failure = statusFailure(ctx, itemIndex, result);
+	if (failure) throw failure;
+	return [await finalItem(ctx, itemIndex, transport, result, download)];
+}
+
+/**
+ * A stopped n8n execution closes the stream at once, but Dify would go on running (and spending
+ * tokens): ask it to stop the task too. Best effort, and bounded, since n8n is waiting to stop.
+ */
+async function stopCancelledRun(transport: DifyTransport, itemIndex: number, taskId: string, user: string) {
+	try {
+		await transport.json(itemIndex, {
+			method: 'POST',
+			path: `/workflows/tasks/${taskId}/stop`,
+			body: { user },
+			timeoutMs: 5_000,
+			ignoreCancel: true,
+		});
+	} catch {
+		// The execution is being stopped either way; a failed stop request changes nothing for it.
+	}
+}
+
+/**
+ * Opens the run's events again after its stream broke off. With a state snapshot Dify replays the
+ * run so far (and a paused run closes at once with workflow_paused). Undefined when this Dify has
+ * no events endpoint (before 1.14: 404 or 405).
+ */
+async function reattachStream(
+	transport: DifyTransport,
+	request: RunStreamRequest,
+	runId: string,
+	only: EventNameSet | undefined,
+): Promise<StreamResponse | undefined> {
+	const opened = transport.stream(request.itemIndex, {
+		method: 'GET',
+		path: `/workflow/${runId}/events`,
+		query: {
+			user: request.user,
+			include_state_snapshot: 'true',
+			continue_on_pause: request.continueOnPause ? 'true' : undefined,
+		},
+		timeoutMs: request.timeoutMs,
+		timeoutParameter: 'Timeout',
+		only,
+	});
+	return await opened.catch(async (error: unknown) => {
+		const status = error instanceof NodeApiError ? error.httpCode : undefined;
+		return status === '404' || status === '405' ? undefined : await Promise.reject(error);
+	});
+}
+
+export async function consumeRunStream(
+	ctx: IExecuteFunctions,
+	transport: DifyTransport,
+	request: RunStreamRequest,
+): Promise<OperationItem[]> {
+	const { itemIndex, user } = request;
+	const keepEvents = request.output === 'events';
+	const streamsText = LiveText.wanted(ctx);
+	// Only the run's own events matter to a final result: text chunks are dropped unread.
+	const only = keepEvents || streamsText ? undefined : AGGREGATED_EVENTS;
+	let stream = await request.open(only);
+	if (stream.kind === 'json') {
+		// A server or proxy that would not stream answered as if blocking: same result, no events.
+		return await blockingItem(ctx, transport, itemIndex, stream.body as DifyBlockingRunResponse, request.download);
+	}
+
+	const aggregator = new RunAggregator(request.continueOnPause);
+	const emitted: IDataObject[] = [];
+	const live = streamsText ? LiveText.open(ctx, itemIndex, request.streamVariables) : undefined;
+	const reasoning = live !== undefined && request.streamReasoning === true;
+	const parse = (frame: DifySseFrame) => transport.event<IDataObject>(itemIndex, frame);
+	/** What the item list holds of the events a snapshot may replay; kept once a stream was re-attached. */
+	let listed: Set<string> | undefined;
+	let reattachments = 0;
+	try {
+		/** Reads one stream to its end or its terminal event. */
+		const read = async (frames: AsyncIterable<DifySseFrame[]>) => {
+			reading: for await (const batch of frames) {
+				for (const frame of batch) {
+					const name = frame.name;
+					const wanted = keepEvents || (live !== undefined && (name === 'text_chunk' || (reasoning && name === 'reasoning_chunk')));
+					const event = wanted ? parse(frame) : undefined;
+					if (keepEvents) {
+						if (listed !== undefined) {
+							const key = identity(event as IDataObject);
+							if (key !== undefined) {
+								if (listed.has(key) && isReplayFrame(frame)) continue;
+								listed.add(key);
+							}
+						}
+						emitted.push(event as IDataObject);
+					}
+					if (live !== undefined && event !== undefined) {
+						if (name === 'text_chunk') live.text(event);
+						else if (name === 'reasoning_chunk') live.reasoning(event);
+					}
+					if (aggregator.accept(name, frame, (unparsed) => event ?? parse(unparsed))) break reading;
+				}
+			}
+		};
+		for (;;) {
+			// A broken connection may be re-attached; any other failure ends the item.
+			const broke = await read(stream.frames).then(
+				() => undefined,
+				async (error: unknown) => (isBrokenStream(error) ? (error as Error) : await Promise.reject(error)),
+			);
+			if (aggregator.outcome()) break;
+			const run = aggregator.knownRun();
+			if (!request.reattach || !run.workflow_run_id || transport.cancelled || reattachments >= MAX_REATTACHMENTS) {
+				if (broke) throw broke;
+				break;
+			}
+			const next = await reattachStream(transport, request, run.workflow_run_id, only);
+			if (!next || next.kind !== 'events') {
+				if (broke) throw broke;
+				break;
+			}
+			reattachments++;
+			const why = broke ? broke.message : 'the event stream ended before the run did';
+			ctx.logger.warn(`Dify Workflow: ${why}; re-attached to run ${run.workflow_run_id} through its events endpoint`, {
+				node: ctx.getNode().name,
+				itemIndex,
+			});
+			if (keepEvents) {
+				listed ??= new Set(emitted.map(identity).filter((key): key is string => key !== undefined));
+				emitted.push({
+					event: REATTACHED_EVENT,
+					workflow_run_id: run.workflow_run_id,
+					task_id: run.task_id ?? null,
+					data: { after_events: emitted.length - (reattachments - 1), reason: why, note: REATTACH_NOTE },
+				});
+			}
+			stream = next;
+		}
+	} catch (error) {
+		const run = aggregator.knownRun();
+		if (transport.cancelled && run.task_id) await stopCancelledRun(transport, itemIndex, run.task_id, user);
+		live?.fail((error as Error).message);
+		throw attachRunDetails(error as Error, { run, emitted: keepEvents ? emitted : undefined });
+	}
+	const outcome = aggregator.outcome();
+	const failure = outcomeFailure(ctx, itemIndex, outcome, aggregator, (text) => transport.redact(text), keepEvents ? emitted : undefined);
+	if (failure) {
+		live?.fail(failure.message);
+		throw failure;
+	}
+	live?.end();
+	if (keepEvents) return emitted.map((json) => ({ json }));
+	return [await finalItem(ctx, itemIndex, transport, (outcome as { result: DifyRunResult }).result, request.download)];
+}
+
+/** How the stream ended, as an error of the item when it was not a usable result. */
+function outcomeFailure(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	outcome: StreamOutcome | undefined,
+	aggregator: RunAggregator,
+	redact: (text: string) => string,
+	emitted?: IDataObject[],
+): NodeApiError | NodeOperationError | undefined {
+	if (!outcome) {
+		const run = aggregator.knownRun();
+		const error = new NodeOperationError(ctx.getNode(), 'The event stream from Dify ended before the run finished', {
+			itemIndex,
+			description: `Dify closed the stream without a workflow_finished event. The run ${
+				run.workflow_run_id ?? '(no ID received)'
+			} may still be going on or may have failed in Dify: check it with Workflow → Get Run.`,
+		});
+		return attachRunDetails(error, { run, emitted });
+	}
+	if (outcome.kind === 'error') {
+		return attachRunDetails(streamErrorToError(ctx.getNode(), { ...outcome.event, message: outcome.event.message && redact(outcome.event.message) }, itemIndex), {
+			run: outcome.run,
+			emitted,
+		});
+	}
+	return statusFailure(ctx, itemIndex, outcome.result, emitted);
+}
