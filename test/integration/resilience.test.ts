@@ -67,10 +67,14 @@ describe('retries', () => {
 		expect(calls('/workflows/run')).toHaveLength(1);
 	});
 
-	it('a run is not retried once the stream has begun', async () => {
-		const result = await node(runParameters('{"topic": "x", "scenario": "drop"}'));
+	it('a run is not retried once the stream has begun (it is re-attached instead)', async () => {
+		const result = await node(runParameters('{"topic": "x", "scenario": "drop"}', { reattach: false }));
 		expect(result.error).toBeDefined();
 		expect(calls('/workflows/run')).toHaveLength(1);
+		const reattached = await node(runParameters('{"topic": "x", "scenario": "drop"}'));
+		expect(reattached.items[0]?.json.status).toBe('succeeded');
+		expect(calls('/workflows/run')).toHaveLength(2);
+		expect(calls('/events')).toHaveLength(1);
 	});
 });
 

@@ -236,15 +236,29 @@ describe('Run failures', () => {
 		expect(result.items.at(-1)!.json.error).toMatch(/Dify reported an error/);
 	});
 
-	it('a stream that closes without a terminal event is an error that says so', async () => {
-		const result = await run({ inputs: { topic: 'x', scenario: 'truncated' } });
+	it('a stream that closes without a terminal event is an error that says so (1.13: nothing to re-attach to)', async () => {
+		const older = await standinWith({ version: '1.13' });
+		const result = await run({ inputs: { topic: 'x', scenario: 'truncated' } }, { target: older });
 		expect(result.error?.message).toBe('The event stream from Dify ended before the run finished');
 		expect(result.error?.description).toMatch(/Get Run/);
+		expect(older.requests.at(-1)?.path).toMatch(/^\/v1\/workflow\/[0-9a-f-]+\/events$/);
 	});
 
-	it('a connection dropped in the middle of a line is an error that says so', async () => {
-		const result = await run({ inputs: { topic: 'x', scenario: 'drop' } });
-		expect(result.error?.message).toMatch(/broke in the middle of the event stream|ended before the run finished/);
+	it('1.16 appends a failed workflow_finished to a stream without a terminal event: the failed-run error', async () => {
+		const result = await run({ inputs: { topic: 'x', scenario: 'truncated' } });
+		expect(result.error?.message).toBe('The Dify workflow run failed: Workflow stream ended without a terminal event');
+	});
+
+	it('a connection dropped in the middle of a line is an error that says so (1.13: the events endpoint answers 404)', async () => {
+		const older = await standinWith({ version: '1.13' });
+		const result = await run({ inputs: { topic: 'x', scenario: 'drop' } }, { target: older });
+		expect(result.error?.message).toMatch(/broke in the middle of the event stream$/);
+	});
+
+	it('with Re-Attach off, a dropped connection is the same error on 1.16', async () => {
+		const result = await run({ inputs: { topic: 'x', scenario: 'drop' }, options: { reattach: false } });
+		expect(result.error?.message).toMatch(/broke in the middle of the event stream$/);
+		expect(standin.requests.filter((request) => request.path.endsWith('/events'))).toHaveLength(0);
 	});
 
 	it('a silent stream ends at the Timeout option, naming it', async () => {

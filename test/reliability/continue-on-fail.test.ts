@@ -10,7 +10,8 @@ failOnProcessFaults();
 
 const API_KEY = 'app-ReliabilityCofKey00000011';
 
-const standin = standinPerFile({ apiKey: API_KEY });
+// Dify 1.13: the stream faults end the item, with no events endpoint to re-attach through.
+const standin = standinPerFile({ apiKey: API_KEY, version: '1.13' });
 
 /**
  * One input item per way an item can end: success, each stream failure, a timeout, a refused

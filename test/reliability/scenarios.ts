@@ -280,7 +280,7 @@ export const FAULTS: Scenario[] = [
 		id: 'drop-mid-line',
 		title: 'the connection drops in the middle of a `data:` line',
 		boundMs: LONG_TIMEOUT_S * 1000,
-		play: standinEventsPlay({}, { topic: TOPIC, scenario: 'drop' }),
+		play: standinEventsPlay({ version: '1.13' }, { topic: TOPIC, scenario: 'drop' }),
 		check(played) {
 			expect(played.facts.rawEnd).toBe('broken');
 			expectEventsThenOneError(played);
@@ -292,7 +292,7 @@ export const FAULTS: Scenario[] = [
 		id: 'closed-without-terminal',
 		title: 'the server closes the stream cleanly without a terminal event',
 		boundMs: LONG_TIMEOUT_S * 1000,
-		play: standinEventsPlay({}, { topic: TOPIC, scenario: 'truncated' }),
+		play: standinEventsPlay({ version: '1.13' }, { topic: TOPIC, scenario: 'truncated' }),
 		check(played) {
 			expect(played.facts.rawEnd).toBe('closed');
 			expectEventsThenOneError(played);

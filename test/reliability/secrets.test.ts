@@ -96,7 +96,7 @@ describe('secrets', () => {
 			kept.set(scenario.id, everythingKept(played.run));
 		});
 
-		const standin = await startDifyStandin({ apiKey: SECRET });
+		const standin = await startDifyStandin({ apiKey: SECRET, version: '1.13' });
 		try {
 			for (const input of BAD_INPUTS) kept.set(`input:${input.id}`, everythingKept(await runBadInput(input, standin.url, SECRET, true)));
 

@@ -136,8 +136,12 @@ export async function streamSteps(
 					if (!step.pings) stopPings();
 					return await holdOpen();
 				case 'drop':
-					stopPings();
-					return await writer.breakInsideDataLine(JSON.stringify(step.event));
+					// From 1.13 on a worker runs the workflow: it carries on without its client.
+					if (settings.version === '1.11' || !binding) {
+						stopPings();
+						return await writer.breakInsideDataLine(JSON.stringify(step.event));
+					}
+				// falls through
 				case 'cut': {
 					stopPings();
 					const json = JSON.stringify(step.event);

@@ -581,6 +581,16 @@ function* afterStreamError(f: RunEvents, version: DifyVersion): Generator<Step> 
 	}
 }
 
+/** The stream ends after two tokens; 1.15+ appends the failed workflow_finished it owes. */
+function* truncated(f: RunEvents, version: DifyVersion): Generator<Step> {
+	yield* llmOpening(f, 2);
+	if (version === '1.16') {
+		yield event(
+			f.workflowFinished('failed', null, { tokens: 0, steps: 0, error: NO_TERMINAL_EVENT_MESSAGE, exceptions: 1, synthetic: true }),
+		);
+	}
+}
+
 /** A model rate limit reaches the stream after the first token (dify-api.md §12.6). */
 function* rateLimited(f: RunEvents, version: DifyVersion): Generator<Step> {
 	yield* llmOpening(f, 1);
@@ -787,10 +797,17 @@ function manyAnswer(count: number): string {
 	return lastManyAnswer.text;
 }
 
-/** The first token arrives; the connection dies inside the second one's `data:` line. */
+/**
+ * The first token arrives; the connection dies inside the second one's `data:` line. From 1.13 on
+ * the run itself goes on to the end (runner.ts), with no one listening.
+ */
 function* dropped(f: RunEvents): Generator<Step> {
-	yield* llmOpening(f, 1);
-	yield { kind: 'drop', event: f.textChunk(answerChunks(topicOf(f.run))[1], [LLM.node_id, 'text']) };
+	let events = 0;
+	for (const step of llm(f)) {
+		// workflow_started, the Start node's two events, the LLM's node_started, the first token: then the second.
+		if (step.kind === 'event' && ++events === 6) yield { kind: 'drop', event: step.event };
+		else yield step;
+	}
 }
 
 /** Sleeps before every event: a run that takes its time without being silent. */
@@ -841,7 +858,7 @@ function scenarioSteps(f: RunEvents, scenario: ScenarioName, version: DifyVersio
 		case 'pings':
 			return [{ kind: 'idle', pings: true }];
 		case 'truncated':
-			return llmOpening(f, 2);
+			return truncated(f, version);
 		case 'drop':
 			return dropped(f);
 		case 'unknown-event':

@@ -447,7 +447,8 @@ describe('runs, blocking', () => {
 		if (scenario === 'paused') expect(reply.json.data).toMatchObject({ outputs: {}, finished_at: null });
 	});
 
-	it('error answers 500 internal_server_error; truncated too; drop cuts the connection', async () => {
+	it('error answers 500 internal_server_error; truncated too (1.13); drop cuts the connection', async () => {
+		const standin = await standinWith({ version: '1.13' });
 		const body = (scenario: string) => ({ json: { user: 'u', inputs: { topic: 'x', scenario } } });
 		const error = await send(standin, 'POST', '/workflows/run', body('error'));
 		expect([error.status, error.json.code]).toEqual([500, 'internal_server_error']);
@@ -611,7 +612,8 @@ describe('runs, streaming', () => {
 		expect(latest.events[1].data).toMatchObject({ status: 'failed', error: 'topic is required in input form', exceptions_count: 1 });
 	});
 
-	it('truncated ends cleanly without a terminal event; drop breaks inside a data: line', async () => {
+	it('truncated ends cleanly without a terminal event (1.13); drop breaks inside a data: line', async () => {
+		const framed = await standinWith({ version: '1.13', chunking: 'frame' });
 		const truncated = await runStream(framed, { topic: 'x', scenario: 'truncated' });
 		expect(truncated.how).toBe('end');
 		expect(eventNames(truncated).at(-1)).toBe('text_chunk');
