@@ -176,6 +176,33 @@ export function e2eSuite(major) {
 			assert.ok(nodeOutput(execution, 'Recent runs').length >= 1);
 		});
 
+		it('runs the example: human in the loop (Run → paused → Submit Form → Watch Run)', async () => {
+			const execution = await execute(join(EXAMPLES, 'human-in-the-loop.json'));
+			const [paused] = nodeOutput(execution, 'Run the review workflow');
+			assert.equal(paused.status, 'paused');
+			assert.match(paused.human_input_forms[0].form_token, /^[A-Za-z0-9]{22}$/);
+			assert.deepEqual(nodeOutput(execution, 'Submit the form')[0], { form_token: paused.human_input_forms[0].form_token, action: 'approve' });
+			const [watched] = nodeOutput(execution, 'Watch the run finish');
+			assert.equal(watched.workflow_run_id, paused.workflow_run_id);
+			assert.deepEqual(nodeOutput(execution, 'Use the outputs')[0], { decision: 'approve', feedback: 'Looks right to me.', status: 'succeeded' });
+			const watch = standin.requests.find((r) => r.path === `/v1/workflow/${paused.workflow_run_id}/events`);
+			assert.equal(watch?.query.user, 'n8n-example');
+		});
+
+		it('re-attaches a cut stream and watches a finished run', async () => {
+			const execution = await execute(join(WORKFLOWS, 'reattach-and-watch.json'));
+			const [cut] = nodeOutput(execution, 'Run cut');
+			assert.equal(cut.status, 'succeeded');
+			assert.match(cut.outputs.answer, /^富士山は日本で最も高い山です。/);
+			const events = nodeOutput(execution, 'Run cut events');
+			const marker = events.findIndex((event) => event.event === 'reattached');
+			assert.ok(marker > 0, 'a reattached item marks the place');
+			assert.equal(events.at(-1).event, 'workflow_finished');
+			const [watched] = nodeOutput(execution, 'Watch Run');
+			assert.deepEqual(watched.outputs, cut.outputs);
+			assert.equal(standin.requests.filter((r) => r.path === `/v1/workflow/${cut.workflow_run_id}/events`).length, 2);
+		});
+
 		it('imports the AI Agent tool example', async () => {
 			const id = await importWorkflow(ctx, join(EXAMPLES, 'ai-agent-tool.json'));
 			assert.equal(id, 'difyExAgentTool1');
