@@ -28,6 +28,7 @@ import {
 	recordCommunityPackage,
 	startN8n,
 } from './n8n/runner.mjs';
+import { packedTarball } from './n8n/tarball.mjs';
 import { REPO_ROOT } from './n8n/versions.mjs';
 
 const require = createRequire(import.meta.url);
@@ -59,8 +60,7 @@ async function main() {
 
 	log('building and packing the package');
 	await run('npm', ['run', '--silent', 'pack:local']);
-	const { version } = require(join(REPO_ROOT, 'package.json'));
-	const tarball = join(REPO_ROOT, '.cache/pack', `n8n-nodes-dify-workflow-${version}.tgz`);
+	const tarball = packedTarball();
 
 	log(`making sure n8n ${major}.x is installed (the first time takes several minutes)`);
 	await run(process.execPath, ['scripts/n8n/install.mjs', String(major)]);

@@ -4,7 +4,7 @@
 //   const ctx = await createUserFolder(n8n);        // fresh N8N_USER_FOLDER, ports, env
 //   await installCommunityPackage(ctx, '/path/to/n8n-nodes-dify-workflow-0.2.0.tgz');
 //   await importCredentials(ctx, [{ id, name, type: 'difyApi', data: { baseUrl, apiKey } }]);
-//   const id = await importWorkflow(ctx, 'workflow.json');
+//   const id = await importWorkflow(ctx, 'workflow.json');   // importWorkflows(ctx, [...]) for several
 //   const { exitCode, json } = await executeWorkflow(ctx, id);
 //   nodeOutput(json, 'Dify Workflow');              // that node's output items (their .json)
 //   await ctx.cleanup();
@@ -14,11 +14,11 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { freePorts, killGroup, spawnGroup, supervise, tail, waitReady } from './processes.mjs';
 import { n8nPaths, readMarker } from './versions.mjs';
 
 const DEFAULT_TIMEOUT_MS = 180_000;
@@ -46,22 +46,6 @@ export function n8nInstall(major) {
 		env.N8N_EXPRESSION_ENGINE = 'legacy';
 	}
 	return { major: paths.major, version: paths.version, nodeBin: marker.nodeBin, n8nBin: paths.n8nBin, env };
-}
-
-/** Ports the OS hands out as free right now. Held open together so they differ from each other. */
-async function freePorts(count) {
-	const servers = await Promise.all(
-		Array.from({ length: count }, () => {
-			return new Promise((resolvePort, reject) => {
-				const server = createServer();
-				server.once('error', reject);
-				server.listen(0, '127.0.0.1', () => resolvePort(server));
-			});
-		}),
-	);
-	const ports = servers.map((server) => server.address().port);
-	await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
-	return ports;
 }
 
 /**
@@ -124,55 +108,24 @@ export async function createUserFolder(install, options = {}) {
 
 /**
  * The environment a spawned n8n sees: this process's, minus anything that would make the run depend
- * on the shell it was started from (an N8N_* or DB_* left exported, NODE_OPTIONS meant for jest).
+ * on the shell it was started from (an N8N_*, DB_*, QUEUE_* or EXECUTIONS_* left exported, NODE_OPTIONS
+ * meant for jest).
  */
-function childEnv(ctx) {
+function childEnv(ctx, env = {}) {
 	const inherited = Object.fromEntries(
 		Object.entries(process.env).filter(
-			([key]) => !key.startsWith('N8N_') && !key.startsWith('DB_') && key !== 'NODE_OPTIONS',
+			([key]) => !/^(N8N|DB|QUEUE|EXECUTIONS)_/.test(key) && key !== 'NODE_OPTIONS',
 		),
 	);
 	// A variable set to null or undefined in ctx.env means "unset it", e.g. to try n8n's defaults.
 	return Object.fromEntries(
-		Object.entries({ ...inherited, ...ctx.env }).filter(([, value]) => value !== undefined && value !== null),
+		Object.entries({ ...inherited, ...ctx.env, ...env }).filter(([, value]) => value !== undefined && value !== null),
 	);
 }
 
-function tail(text, lines = 40) {
-	return text.split('\n').slice(-lines).join('\n');
-}
-
-// n8n runs in its own process group (so a kill reaches its task runners too), which also means a
-// test process that exits without stopping it would leave it running: kill what is left on exit.
-const liveChildren = new Set();
-process.on('exit', () => {
-	for (const child of liveChildren) killGroup(child, 'SIGKILL');
-});
-
-function spawnN8n(ctx, args) {
+function spawnN8n(ctx, args, env = {}) {
 	const { nodeBin, n8nBin } = ctx.install;
-	const child = spawn(nodeBin, [n8nBin, ...args], {
-		cwd: ctx.userFolder,
-		env: childEnv(ctx),
-		stdio: ['ignore', 'pipe', 'pipe'],
-		detached: true,
-	});
-	liveChildren.add(child);
-	child.once('exit', () => {
-		// The group may outlive n8n (a task runner shutting down): end it, then forget it.
-		killGroup(child, 'SIGKILL');
-		liveChildren.delete(child);
-	});
-	return child;
-}
-
-function killGroup(child, signal) {
-	try {
-		// Negative pid: the whole process group, so task runners n8n started go too.
-		process.kill(-child.pid, signal);
-	} catch (error) {
-		if (error.code !== 'ESRCH') throw error;
-	}
+	return spawnGroup(nodeBin, [n8nBin, ...args], { cwd: ctx.userFolder, env: childEnv(ctx, env) });
 }
 
 /**
@@ -357,23 +310,34 @@ export async function importCredentials(ctx, credentials) {
 }
 
 /**
- * `n8n import:workflow` of a workflow JSON file (one workflow, as n8n exports it). A workflow without
- * an id gets one, so it can be executed by id. Returns the id.
+ * `n8n import:workflow` of workflow JSON files (one workflow each, as n8n exports it), in one n8n
+ * command however many there are. A workflow without an id gets one, so it can be executed by id.
+ * Returns the ids, in order.
  */
-export async function importWorkflow(ctx, workflowJsonPath) {
-	const workflow = JSON.parse(await readFile(workflowJsonPath, 'utf8'));
-	if (Array.isArray(workflow) || typeof workflow !== 'object' || workflow === null) {
-		throw new Error(`${workflowJsonPath}: expected one workflow object`);
-	}
-	const prepared = { active: false, ...workflow, id: workflow.id ?? newId() };
-	const file = join(ctx.userFolder, `workflow-${prepared.id}.json`);
+export async function importWorkflows(ctx, workflowJsonPaths) {
+	const prepared = await Promise.all(
+		workflowJsonPaths.map(async (path) => {
+			const workflow = JSON.parse(await readFile(path, 'utf8'));
+			if (Array.isArray(workflow) || typeof workflow !== 'object' || workflow === null) {
+				throw new Error(`${path}: expected one workflow object`);
+			}
+			return { active: false, ...workflow, id: workflow.id ?? newId() };
+		}),
+	);
+	const file = join(ctx.userFolder, `workflows-${newId()}.json`);
 	await writeFile(file, JSON.stringify(prepared));
 	try {
 		await runN8nOrThrow(ctx, ['import:workflow', `--input=${file}`]);
 	} finally {
 		await rm(file, { force: true });
 	}
-	return prepared.id;
+	return prepared.map((workflow) => workflow.id);
+}
+
+/** importWorkflows of one file: its id. */
+export async function importWorkflow(ctx, workflowJsonPath) {
+	const [id] = await importWorkflows(ctx, [workflowJsonPath]);
+	return id;
 }
 
 /**
@@ -411,56 +375,21 @@ export function nodeOutput(execution, nodeName, { runIndex = 0, outputIndex = 0 
 }
 
 /**
- * `n8n start` in the background, for demos and tests that need the HTTP side (webhooks, the UI).
- * Resolves once `/healthz` answers 200: `{ url, child, output(), stop() }`.
+ * `n8n start` (or, with `command`, another long-running n8n command such as `worker`) in the
+ * background, for demos and tests that need the HTTP side (webhooks, the UI, queue mode).
+ * `env` adds to the context's environment for this process only (e.g. its own ports). Resolves
+ * once `readyUrl` (default: the context's `/healthz`) answers 200: `{ url, child, output(), stop() }`.
+ * With `logFile`, n8n's whole log is also appended to that file as it comes.
  */
-export async function startN8n(ctx, { timeoutMs = DEFAULT_TIMEOUT_MS, logFile } = {}) {
-	const child = spawnN8n(ctx, ['start']);
-	let output = '';
-	// With logFile, n8n's whole log goes there too, as it comes (the in-memory copy is for errors).
-	const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
-	const keep = (chunk) => {
-		output += chunk;
-		log?.write(chunk);
-	};
-	child.stdout.setEncoding('utf8').on('data', keep);
-	child.stderr.setEncoding('utf8').on('data', keep);
-	child.once('exit', () => log?.end());
-	let exited = null;
-	const exitPromise = new Promise((done) => {
-		child.once('exit', (code, signal) => {
-			exited = { code, signal };
-			done(exited);
-		});
-		child.once('error', (error) => {
-			exited = { code: null, signal: error.message };
-			done(exited);
-		});
-	});
-
-	const stop = async () => {
-		if (!exited) {
-			killGroup(child, 'SIGTERM');
-			const forced = setTimeout(() => killGroup(child, 'SIGKILL'), 15_000);
-			await exitPromise;
-			clearTimeout(forced);
-		}
-	};
-
-	const deadline = Date.now() + timeoutMs;
-	const healthz = `${ctx.url}/healthz`;
-	while (!exited) {
-		try {
-			const response = await fetch(healthz, { signal: AbortSignal.timeout(2_000) });
-			if (response.ok) return { url: ctx.url, child, output: () => output, stop };
-		} catch {
-			// Not listening yet.
-		}
-		if (Date.now() > deadline) {
-			await stop();
-			throw new Error(`n8n start: ${healthz} did not answer within ${timeoutMs} ms.\n${tail(output)}`);
-		}
-		await new Promise((wait) => setTimeout(wait, 250));
-	}
-	throw new Error(`n8n start exited (${exited.code ?? exited.signal}) before it was ready.\n${tail(output)}`);
+export async function startN8n(
+	ctx,
+	{ command = 'start', args = [], env = {}, readyUrl = `${ctx.url}/healthz`, logFile, timeoutMs = DEFAULT_TIMEOUT_MS } = {},
+) {
+	const n8n = supervise(spawnN8n(ctx, [command, ...args], env), { logFile });
+	await waitReady(
+		n8n,
+		async () => (await fetch(readyUrl, { signal: AbortSignal.timeout(2_000) })).ok,
+		{ what: `n8n ${command} (${readyUrl})`, timeoutMs },
+	);
+	return { url: ctx.url, child: n8n.child, output: n8n.output, stop: n8n.stop };
 }
