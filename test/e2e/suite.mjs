@@ -1,7 +1,6 @@
 // End-to-end: the packed package installed in a real n8n the way n8n installs a community
 // package, run headless by `n8n execute` against the Dify stand-in on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,13 +10,18 @@ import {
 	executeWorkflow,
 	importCredentials,
 	importWorkflow,
+	importWorkflows,
 	installCommunityPackage,
 	n8nInstall,
 	nodeOutput,
 	runN8n,
 	startN8n,
 } from '../../scripts/n8n/runner.mjs';
+import { setUpOwner } from '../../scripts/n8n/rest.mjs';
+import { packedTarball } from '../../scripts/n8n/tarball.mjs';
 import { REPO_ROOT } from '../../scripts/n8n/versions.mjs';
+import { callWebhook, parseStreamedChunks } from '../../scripts/n8n/webhook.mjs';
+import { stopRunningExecution } from './stop-run.mjs';
 
 const require = createRequire(import.meta.url);
 // Compiled by `npm run test:e2e` (tsc -p tsconfig.test.json) before the tests start.
@@ -30,14 +34,6 @@ const RESULT_KEYS = [
 	'created_at', 'elapsed_time', 'error', 'finished_at', 'outputs', 'status', 'task_id',
 	'total_steps', 'total_tokens', 'workflow_id', 'workflow_run_id',
 ];
-
-function packedTarball() {
-	const { version } = require(join(REPO_ROOT, 'package.json'));
-	const dir = join(REPO_ROOT, '.cache/pack');
-	const name = `n8n-nodes-dify-workflow-${version}.tgz`;
-	assert.ok(readdirSync(dir).includes(name), `${name} missing in ${dir}: run npm run test:e2e, which packs it`);
-	return join(dir, name);
-}
 
 function log(message) {
 	process.stderr.write(`[e2e] ${message}\n`);
@@ -208,35 +204,31 @@ export function e2eSuite(major) {
 			assert.equal(id, 'difyExAgentTool1');
 		});
 
-		it('streams the text to a webhook caller as Dify sends it (Webhook in Streaming mode)', async () => {
-			const id = await importWorkflow(ctx, join(WORKFLOWS, 'live-webhook.json'));
-			// 2.x publishes a workflow to activate it; 1.x sets it active.
-			const activate = major >= 2 ? ['publish:workflow', `--id=${id}`] : ['update:workflow', `--id=${id}`, '--active=true'];
-			const activated = await runN8n(ctx, activate);
-			assert.equal(activated.exitCode, 0, activated.stdout.slice(-2000));
-			const n8n = await startN8n(ctx);
-			try {
-				// n8n answers /healthz before it has registered the webhooks of active workflows.
-				let response;
-				for (let attempt = 0; attempt < 60; attempt++) {
-					response = await fetch(`${n8n.url}/webhook/dify-live`, {
-						method: 'POST',
-						headers: { 'content-type': 'application/json' },
-						body: JSON.stringify({ topic: '富士山' }),
-					});
-					if (response.status !== 404) break;
-					await response.text();
-					await new Promise((resolve) => setTimeout(resolve, 500));
+		describe('in a running n8n (n8n start)', () => {
+			let n8n;
+			let api;
+
+			before(async () => {
+				const ids = await importWorkflows(ctx, [join(WORKFLOWS, 'live-webhook.json'), join(WORKFLOWS, 'stop-run.json')]);
+				// 2.x publishes a workflow to activate it; 1.x sets it active.
+				for (const id of ids) {
+					const activate = major >= 2 ? ['publish:workflow', `--id=${id}`] : ['update:workflow', `--id=${id}`, '--active=true'];
+					const activated = await runN8n(ctx, activate);
+					assert.equal(activated.exitCode, 0, activated.stdout.slice(-2000));
 				}
+				n8n = await startN8n(ctx);
+				api = await setUpOwner(n8n);
+			});
+
+			after(async () => {
+				await n8n?.stop();
+			});
+
+			it('streams the text to a webhook caller as Dify sends it (Webhook in Streaming mode)', async () => {
+				const response = await callWebhook(n8n, 'dify-live', { topic: '富士山' });
 				const body = await response.text();
-				assert.equal(response.status, 200, `${body}\n${activated.stdout.slice(-1500)}\n${n8n.output().slice(-3000)}`);
-				// n8n writes one JSON object per chunk; a chunk may end where the next begins.
-				const chunks = body
-					.split(/(?<=})\s*(?={)/)
-					.map((part) => part.trim())
-					.filter(Boolean)
-					.map((part) => JSON.parse(part));
-				const difyChunks = chunks.filter((chunk) => chunk.metadata?.nodeName === 'Run Dify workflow');
+				assert.equal(response.status, 200, `${body}\n${n8n.output().slice(-3000)}`);
+				const difyChunks = parseStreamedChunks(body).filter((chunk) => chunk.metadata?.nodeName === 'Run Dify workflow');
 				assert.deepEqual(
 					difyChunks.filter((chunk) => chunk.type !== 'item').map((chunk) => chunk.type),
 					['begin', 'end'],
@@ -244,9 +236,14 @@ export function e2eSuite(major) {
 				const text = difyChunks.filter((chunk) => chunk.type === 'item').map((chunk) => chunk.content).join('');
 				assert.match(text, /^富士山は日本で最も高い山です。/);
 				assert.ok(difyChunks.filter((chunk) => chunk.type === 'item').length >= 3, 'the text came in several chunks');
-			} finally {
-				await n8n.stop();
-			}
+			});
+
+			it("stops the node and Dify's task when the execution is stopped through n8n's REST API", async () => {
+				const { executionId, run, execution, stopMs } = await stopRunningExecution({ n8n, api, standin, topic: 'e2e-stop' });
+				log(`n8n ${ctx.install.version}: execution ${executionId} stopped; Dify's task stopped ${stopMs} ms after the stop call`);
+				assert.equal(execution.status, 'canceled', n8n.output().slice(-3000));
+				assert.ok(standin.stoppedTasks.includes(run.taskId));
+			});
 		});
 
 		it('reports a failed run as a node error when Continue On Fail is off', async () => {
