@@ -38,6 +38,8 @@ export interface DifyNodeOptions {
 	onChunk?: (chunk: StreamChunk) => void;
 	/** The node type to run instead of the node itself (a variant that sees an older n8n, say). */
 	nodeType?: INodeType;
+	/** Saves the node under its tool variant's type, as when it is connected to an AI Agent. */
+	asTool?: boolean;
 }
 
 /**
@@ -45,9 +47,10 @@ export interface DifyNodeOptions {
  * expressions, pairedItem, Continue On Fail and binary data are handled by n8n itself.
  */
 export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun> {
+	const type = options.asTool ? 'n8n-nodes-dify-workflow.difyWorkflowTool' : 'n8n-nodes-dify-workflow.difyWorkflow';
 	const dify: EngineNode = {
 		name: DIFY_NODE,
-		type: 'n8n-nodes-dify-workflow.difyWorkflow',
+		type,
 		typeVersion: 1,
 		parameters: options.parameters,
 		credentials: { difyApi: { id: 'cred-1', name: 'Dify stand-in' } },
@@ -57,7 +60,7 @@ export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun
 	const engine = await runWorkflow({
 		nodes: [testItemsNode(SOURCE_NODE, options.items ?? [{}], options.binaries ?? []), dify],
 		connections: chain(SOURCE_NODE, DIFY_NODE),
-		nodeTypes: { [TEST_ITEMS_TYPE]: new TestItems(), 'n8n-nodes-dify-workflow.difyWorkflow': options.nodeType ?? new DifyWorkflow() },
+		nodeTypes: { [TEST_ITEMS_TYPE]: new TestItems(), [type]: options.nodeType ?? (options.asTool ? toolVariant() : new DifyWorkflow()) },
 		credentialTypes: { difyApi: new DifyApi() },
 		credentials: { difyApi: { 'cred-1': { baseUrl: options.baseUrl, apiKey: options.apiKey } } },
 		binaryMode: options.binaryMode ?? 'default',
@@ -67,6 +70,17 @@ export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun
 	const error = engine.errorOf(DIFY_NODE) as DifyNodeRun['error'];
 	const errorItems = options.errorOutput && !error ? engine.outputOf(DIFY_NODE, 1) : [];
 	return { items: error ? [] : engine.outputOf(DIFY_NODE), errorItems, error, engine };
+}
+
+/**
+ * The node as n8n makes its tool variant: the same node under the name `difyWorkflowTool`. n8n also
+ * rewires its output to the agent; in 2.x the engine still executes it as a node of the workflow,
+ * which is what the main connection here does.
+ */
+function toolVariant(): INodeType {
+	const node = new DifyWorkflow();
+	node.description = { ...node.description, name: `${node.description.name}Tool` };
+	return node;
 }
 
 /** Everything a user could see of a run: outputs, error message, description and context. */

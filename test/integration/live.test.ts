@@ -7,7 +7,7 @@ import { rawRun } from './raw-stream';
 
 const standin = standinPerFile();
 
-async function streamed(inputs: IDataObject, options: IDataObject = {}, items?: IDataObject[]) {
+async function streamed(inputs: IDataObject, options: IDataObject = {}, items?: IDataObject[], asTool = false) {
 	const chunks: StreamChunk[] = [];
 	const result = await runDifyNode({
 		parameters: {
@@ -24,6 +24,7 @@ async function streamed(inputs: IDataObject, options: IDataObject = {}, items?: 
 		items,
 		continueOnFail: true,
 		onChunk: (chunk) => chunks.push(chunk),
+		asTool,
 	});
 	return { result, chunks };
 }
@@ -66,6 +67,16 @@ describe('live streaming to a Webhook or Chat Trigger', () => {
 		expect(perItem(0)).toEqual(['begin', 'end']);
 		expect(perItem(1)).toEqual(['begin', 'error']);
 		expect(chunks.find((c) => c.type === 'error')?.content).toMatch(/The Dify workflow run failed/);
+	});
+
+	it("as an AI Agent's tool, keeps Dify's text out of the agent's answer unless Stream Text Of names it", async () => {
+		const quiet = await streamed({ topic: '富士山' }, {}, undefined, true);
+		expect(quiet.chunks).toEqual([]);
+		expect((quiet.result.items[0].json.outputs as IDataObject).answer).toMatch(/^富士山は/);
+
+		const asked = await streamed({ topic: '富士山' }, { streamVariables: 'text' }, undefined, true);
+		expect(asked.chunks.filter((c) => c.type !== 'item').map((c) => c.type)).toEqual(['begin', 'end']);
+		expect(texts(asked.chunks)).toBe((asked.result.items[0].json.outputs as IDataObject).answer);
 	});
 
 	it('sends nothing when the run is not streamed to a client', async () => {

@@ -3,6 +3,10 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 /**
  * Forwards text chunks to n8n's streaming response (Webhook or Chat Trigger in Streaming mode).
  * Feature-detected: n8n before 1.103 has no isStreaming(), and then nothing is forwarded.
+ *
+ * As a tool of the AI Agent the node runs inside the agent's turn, and the chat shows whatever is
+ * streamed: Dify's text would land in the middle of the agent's own answer. There only the variables
+ * Stream Text Of names are forwarded; left empty, nothing is.
  */
 export class LiveText {
 	private readonly wanted: Set<string> | undefined;
@@ -27,6 +31,7 @@ export class LiveText {
 	static open(ctx: IExecuteFunctions, itemIndex: number, variables: string | undefined): LiveText | undefined {
 		if (!LiveText.wanted(ctx)) return undefined;
 		const live = new LiveText(ctx, itemIndex, variables);
+		if (!live.wanted && runsAsTool(ctx)) return undefined;
 		live.send('begin');
 		return live;
 	}
@@ -60,4 +65,10 @@ export class LiveText {
 		// Chunks are not awaited one by one: n8n keeps them in order, and a slow client must not slow the read.
 		void Promise.resolve(this.ctx.sendChunk(type, this.itemIndex, content)).catch(() => {});
 	}
+}
+
+// n8n gives the tool variant of a node its type name with 'Tool' appended (difyWorkflowTool), on 1.x
+// and 2.x alike; n8n-workflow's own isToolType() is missing from 1.x.
+function runsAsTool(ctx: IExecuteFunctions): boolean {
+	return ctx.getNode().type.endsWith('Tool');
 }
