@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { errorsGoToAgent } from '../helpers/asTool';
 import { runDetailsOf } from '../helpers/runFailure';
 import type { DifyTransport } from '../transport/request';
 import type { OperationItem } from '../types';
@@ -70,7 +71,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			description: 'Choose a resource and an operation from the lists.',
 		});
 	}
-	const continueOnFail = this.continueOnFail();
+	const continueOnFail = this.continueOnFail() || errorsGoToAgent(this);
 	// A bad Concurrency option is an error of every item: under Continue On Fail, each says so.
 	let limit = 1;
 	let optionError: NodeApiError | NodeOperationError | undefined;

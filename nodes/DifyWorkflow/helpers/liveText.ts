@@ -1,5 +1,7 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
+import { runsAsTool } from './asTool';
+
 /**
  * Forwards text chunks to n8n's streaming response (Webhook or Chat Trigger in Streaming mode).
  * Feature-detected: n8n before 1.103 has no isStreaming(), and then nothing is forwarded.
@@ -65,10 +67,4 @@ export class LiveText {
 		// Chunks are not awaited one by one: n8n keeps them in order, and a slow client must not slow the read.
 		void Promise.resolve(this.ctx.sendChunk(type, this.itemIndex, content)).catch(() => {});
 	}
-}
-
-// n8n gives the tool variant of a node its type name with 'Tool' appended (difyWorkflowTool), on 1.x
-// and 2.x alike; n8n-workflow's own isToolType() is missing from 1.x.
-function runsAsTool(ctx: IExecuteFunctions): boolean {
-	return ctx.getNode().type.endsWith('Tool');
 }

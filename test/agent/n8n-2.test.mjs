@@ -1,0 +1,3 @@
+import { agentSuite } from './suite.mjs';
+
+agentSuite(2);
