@@ -1,0 +1,3 @@
+import { uiSuite } from './suite.mjs';
+
+uiSuite(2);
