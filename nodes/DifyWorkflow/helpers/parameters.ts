@@ -54,6 +54,10 @@ export function readRequiredText(
 	return text;
 }
 
+/** What to put in a Workflow Run ID parameter (Get Run, Watch Run). */
+export const RUN_ID_ADVICE =
+	'Set Workflow Run ID to the workflow_run_id of a run of this app, e.g. {{ $json.workflow_run_id }} after a Run operation.';
+
 /** Reads an ID parameter that must be one of Dify's UUIDs. */
 export function readUuid(
 	ctx: IExecuteFunctions,

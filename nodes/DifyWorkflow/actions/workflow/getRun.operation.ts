@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeApiError, updateDisplayOptions } from 'n8n-workflow';
 
-import { readUuid } from '../../helpers/parameters';
+import { readUuid, RUN_ID_ADVICE } from '../../helpers/parameters';
 import { parseOutputs } from '../../helpers/runResult';
 import type { DifyTransport } from '../../transport/request';
 import type { DifyRunDetail, OperationItem } from '../../types';
@@ -22,9 +22,6 @@ export const description = updateDisplayOptions(
 	{ show: { resource: ['workflow'], operation: ['getRun'] } },
 	properties,
 );
-
-const RUN_ID_ADVICE =
-	"Set Workflow Run ID to the workflow_run_id of a run of this app, e.g. {{ $json.workflow_run_id }} after a Run operation.";
 
 export async function execute(
 	this: IExecuteFunctions,

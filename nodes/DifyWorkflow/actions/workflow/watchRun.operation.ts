@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
-import { readRequiredText, readUuid } from '../../helpers/parameters';
+import { readRequiredText, readUuid, RUN_ID_ADVICE } from '../../helpers/parameters';
 import { consumeRunStream } from '../../helpers/streamRun';
 import type { DifyTransport } from '../../transport/request';
 import type { OperationItem } from '../../types';
@@ -91,9 +91,6 @@ export const description = updateDisplayOptions(
 	{ show: { resource: ['workflow'], operation: ['watchRun'] } },
 	properties,
 );
-
-const RUN_ID_ADVICE =
-	'Set Workflow Run ID to the workflow_run_id of a run of this app, e.g. {{ $json.workflow_run_id }} after a Run operation.';
 
 export async function execute(
 	this: IExecuteFunctions,
