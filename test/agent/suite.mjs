@@ -2,7 +2,6 @@
 // response mode, n8n's AI Agent whose OpenAI Chat Model talks to a scripted chat-completions server
 // on 127.0.0.1, and Dify Workflow as the agent's tool, against the Dify stand-in.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import {
 	n8nInstall,
 	startN8n,
 } from '../../scripts/n8n/runner.mjs';
+import { packedTarball } from '../../scripts/n8n/tarball.mjs';
 import { REPO_ROOT } from '../../scripts/n8n/versions.mjs';
 import { startOpenAiScript } from './openai-script.mjs';
 
@@ -34,13 +34,6 @@ const WRONG_KEY_QUESTION = 'Ask the workflow with a misspelt key';
 // What the scripted model puts in its tool call: the topic asked about, or a key the app does not know.
 const inputsFor = (question) => (question === WRONG_KEY_QUESTION ? { tpoic: 'Alps' } : { topic: question });
 
-function packedTarball() {
-	const { version } = require(join(REPO_ROOT, 'package.json'));
-	const dir = join(REPO_ROOT, '.cache/pack');
-	const name = `n8n-nodes-dify-workflow-${version}.tgz`;
-	assert.ok(readdirSync(dir).includes(name), `${name} missing in ${dir}: run npm run test:agent, which packs it`);
-	return join(dir, name);
-}
 
 function log(message) {
 	process.stderr.write(`[agent] ${message}\n`);

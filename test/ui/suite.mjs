@@ -17,6 +17,7 @@ import {
 	n8nInstall,
 	startN8n,
 } from '../../scripts/n8n/runner.mjs';
+import { packedTarball } from '../../scripts/n8n/tarball.mjs';
 import { REPO_ROOT } from '../../scripts/n8n/versions.mjs';
 import {
 	canvasNode,
@@ -55,10 +56,6 @@ function tail(text, lines = 40) {
 	return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-function packedTarball() {
-	const { version } = require(join(REPO_ROOT, 'package.json'));
-	return join(REPO_ROOT, '.cache/pack', `${PACKAGE}-${version}.tgz`);
-}
 
 /** What the node's form offers: `[{ resource, name, operations: [{ operation, name, parameters }] }]`. */
 function nodeForm() {
