@@ -209,4 +209,23 @@ describe('SseFrameReader progress', () => {
 		expect(seen(': comment\n\nevent: ping\n\n')).toBe(false);
 		expect(seen('event: ping\n\ndata: {"event":"text_')).toBe(true);
 	});
+
+	it('finds where the unfinished line starts whatever the line ends, mixed ones included', () => {
+		for (const [pings, end] of [
+			['event: ping\r\r', '\r\r'],
+			['event: ping\r\n\r\n', '\r\n\r\n'],
+			[': a\n: b\r\r', '\r\r'],
+			[': a\r: b\n\n', '\n\n'],
+		]) {
+			const reader = new SseFrameReader();
+			const seen = (text: string) => {
+				reader.feed(Buffer.from(text));
+				return reader.progressed();
+			};
+			expect(seen(`${pings}da`)).toBe(false);
+			expect(seen('ta: {"event":"node_finished","data":{"text":"')).toBe(true);
+			expect(seen(`x"}}${end}${pings}`)).toBe(true);
+			expect(seen(pings)).toBe(false);
+		}
+	});
 });

@@ -102,6 +102,16 @@ export function parseFrame<T = Record<string, unknown>>(frame: DifySseFrame): T 
 }
 
 /**
+ * Where the last line of the text starts, less one: its last LF or CR, or -1. A CR can only be
+ * last when it comes after the last LF, so only that tail is searched for one: searching a whole
+ * read for a CR that LF-only streams never send scanned every byte of every read again.
+ */
+function lastLineBreak(text: string): number {
+	const lf = text.lastIndexOf('\n');
+	return text.indexOf('\r', lf + 1) < 0 ? lf : text.lastIndexOf('\r');
+}
+
+/**
  * Turns an SSE body into Dify frames as its bytes arrive: feed each network read, get the frames
  * it completed. Synchronous, so that the reader of a stream needs one async step per network
  * read and none per frame: a 200,000-event run would otherwise pay 200,000 promise round trips.
@@ -179,7 +189,7 @@ export class SseFrameReader {
 	 */
 	private followLines(text: string, look: boolean): boolean {
 		if (text.length === 0) return false;
-		const lastBreak = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+		const lastBreak = lastLineBreak(text);
 		const head = this.lineHead;
 		this.lineHead = lastBreak < 0 ? (head + text).slice(0, 5) : text.slice(lastBreak + 1, lastBreak + 6);
 		if (!look) return false;
