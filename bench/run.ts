@@ -14,6 +14,7 @@ import type {
 	Footprint,
 	GetInfoPair,
 	MemoryResult,
+	ReattachResult,
 	SideRun,
 	SideVariant,
 	Task,
@@ -48,6 +49,8 @@ const GET_INFO_PAIRS = 40;
 const SLOW_ITEMS = 50;
 const SLOW_RUN_MS = 200;
 const SLOW_PAIRS = 3;
+const REATTACH_PAUSE_MS = 200;
+const REATTACH_PAIRS = 12;
 /** A worker that takes longer than this is stopped and the figure reported as failed. */
 const TASK_LIMIT_MS = 5 * 60_000;
 
@@ -116,9 +119,9 @@ interface Standin {
 	stop(): Promise<void>;
 }
 
-async function startStandin(where: Placement): Promise<Standin> {
+async function startStandin(where: Placement, hostArgs: string[] = []): Promise<Standin> {
 	// A larger young generation keeps the server's own GC pauses out of the streams it serves.
-	const child = start(where.server, ['--max-semi-space-size=64', join(__dirname, 'standin-host.js')]);
+	const child = start(where.server, ['--max-semi-space-size=64', join(__dirname, 'standin-host.js'), ...hostArgs]);
 	const target = await new Promise<Target>((resolve, reject) => {
 		child.once('message', (message) => resolve(message as Target));
 		child.once('exit', (code) => reject(new Error(`The stand-in exited (${code}) before it listened`)));
@@ -624,6 +627,44 @@ async function concurrency(where: Placement, report: Report): Promise<void> {
 	}
 }
 
+async function reattach(where: Placement, report: Report): Promise<void> {
+	const standin = await startStandin(where, ['--keep-runs']);
+	let result: ReattachResult;
+	try {
+		result = await runTask<ReattachResult>(where, { kind: 'reattach', target: standin.target, pauseMs: REATTACH_PAUSE_MS, pairs: REATTACH_PAIRS });
+	} finally {
+		await standin.stop();
+	}
+	const pairs = result.pairs;
+	report.rows.push({
+		...pairedRow(
+			7,
+			'stream cut mid-run, the run goes on: from the break to the first re-attached event',
+			'ms',
+			pairs.map((p) => p.nodeGapMs),
+			pairs.map((p) => p.floorGapMs),
+			'difference',
+		),
+		baselineName: 'undici + parser, GET /workflow/{id}/events at once',
+	});
+	report.rows.push({
+		...pairedRow(7, '… the whole cut run, re-attached (whole execution)', 'ms', pairs.map((p) => p.nodeMs), pairs.map((p) => p.nodeUncutMs), 'difference'),
+		baselineName: 'the node, uncut run of the same length',
+	});
+	report.rows.push({
+		...pairedRow(7, '… the floor\'s cut run, re-attached', 'ms', pairs.map((p) => p.floorMs), pairs.map((p) => p.floorUncutMs), 'difference'),
+		baselineName: 'the floor, uncut run of the same length',
+	});
+	report.rows.push({
+		...pairedRow(7, '… the whole cut run: the node against the floor', 'ms', pairs.map((p) => p.nodeMs), pairs.map((p) => p.floorMs), 'difference'),
+		baselineName: 'undici + parser, re-attaching',
+	});
+	report.notes.push(
+		`7: ${pairs.length} rounds; scenario cut (the stream is cut inside its 5th event, then the run pauses ${formatNumber(result.pauseMs)} ms and finishes), ` +
+			`its uncut twin scenario slow (the same ${result.events} events, ${formatNumber(result.delayMs)} ms before each); final output, default options; the stand-in keeps its runs.`,
+	);
+}
+
 // --- main -------------------------------------------------------------------------------------
 
 const FIGURES: Array<[number, string, (where: Placement, report: Report) => Promise<void>]> = [
@@ -633,6 +674,7 @@ const FIGURES: Array<[number, string, (where: Placement, report: Report) => Prom
 	[4, '1 GiB upload', upload],
 	[5, 'Get Info overhead', getInfo],
 	[6, 'slow runs, concurrency', concurrency],
+	[7, 're-attach', reattach],
 ];
 
 function describe(machine: Machine, placed: string): string {

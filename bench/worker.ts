@@ -9,13 +9,15 @@ import type { DifySseFrame } from '../nodes/DifyWorkflow/transport/sse';
 import { collectGarbage, heapUsedBytes, maxRssBytes, MemorySampler } from './lib/memory';
 import { runDifyNode, runDifyNodeTimed, runOffersConcurrency, storeBinaries, streamingRun } from './lib/node';
 import type { Target } from './lib/raw';
-import { floorAgent, rawGetInfo, rawStream, rawStreams, rawUpload } from './lib/raw';
+import { floorAgent, rawGetInfo, rawStream, rawStreamReattaching, rawStreams, rawUpload } from './lib/raw';
 import type {
 	ConcurrencyResult,
 	FirstEventPair,
 	GetInfoPair,
 	MemoryResult,
 	Pair,
+	ReattachPair,
+	ReattachResult,
 	Task,
 	TaskResult,
 	SideRun,
@@ -347,6 +349,84 @@ async function concurrency(target: Target, count: number, runMs: number, level: 
 	return { concurrency: level, events, delayMs, singleRunMs, pairs: results };
 }
 
+/**
+ * When the node saw its run's stream break, and when the first events of the re-attached stream
+ * (the run's events endpoint, the only stream the node opens with GET) reached it.
+ */
+function watchReattach(): { reset(): void; gapMs(): number } {
+	let brokeAt = 0;
+	let againAt = 0;
+	const original = DifyTransport.prototype.stream;
+	DifyTransport.prototype.stream = async function (this: DifyTransport, ...args: Parameters<DifyTransport['stream']>) {
+		const response = await original.apply(this, args);
+		if (response.kind !== 'events') return response;
+		const again = args[1].method === 'GET';
+		const frames = response.frames;
+		async function* watched(): AsyncGenerator<DifySseFrame[]> {
+			try {
+				for await (const batch of frames) {
+					if (again && againAt === 0) againAt = performance.now();
+					yield batch;
+				}
+			} finally {
+				if (!again && brokeAt === 0) brokeAt = performance.now();
+			}
+		}
+		return { kind: 'events', frames: watched() };
+	};
+	return {
+		reset: () => {
+			brokeAt = 0;
+			againAt = 0;
+		},
+		gapMs: () => (brokeAt === 0 || againAt === 0 ? NaN : againAt - brokeAt),
+	};
+}
+
+async function reattach(target: Target, pauseMs: number, pairs: number): Promise<ReattachResult> {
+	const agent = floorAgent();
+	const cut = { topic: 'bench', scenario: 'cut', delay_ms: pauseMs };
+	// The uncut twin: the same events, its pause spread evenly before them (the `slow` scenario).
+	const events = (await rawStream(target, agent, { topic: 'bench', scenario: 'slow', delay_ms: 0 })).events;
+	const delayMs = pauseMs / events;
+	const uncut = { topic: 'bench', scenario: 'slow', delay_ms: delayMs };
+	const watch = watchReattach();
+	const node = async (inputs: IDataObject) => {
+		watch.reset();
+		const started = performance.now();
+		const items = await runDifyNode(target, streamingRun(inputs, 'final'), { items: [{}] });
+		const ms = performance.now() - started;
+		if (items.length !== 1 || items[0].json.status !== 'succeeded') throw new Error(`The run did not succeed: ${JSON.stringify(items[0]?.json).slice(0, 300)}`);
+		return { ms, gapMs: watch.gapMs() };
+	};
+	const floor = async (inputs: IDataObject) => {
+		const result = await rawStreamReattaching(target, agent, inputs);
+		if (!result.finished) throw new Error('The floor did not read the run to its end');
+		return result;
+	};
+	for (let i = 0; i < WARM_UP_RUNS; i++) {
+		await node(cut);
+		await floor(cut);
+		await node(uncut);
+		await floor(uncut);
+	}
+	const results: ReattachPair[] = [];
+	for (let i = 0; i < pairs; i++) {
+		const pair = await alternate(i, () => node(cut), () => floor(cut));
+		const twin = await alternate(i, () => node(uncut), () => floor(uncut));
+		results.push({
+			nodeMs: pair.node.ms,
+			floorMs: pair.floor.ms,
+			nodeFirst: pair.nodeFirst,
+			nodeGapMs: pair.node.gapMs,
+			floorGapMs: pair.floor.gapMs,
+			nodeUncutMs: twin.node.ms,
+			floorUncutMs: twin.floor.ms,
+		});
+	}
+	return { pauseMs, events, delayMs, pairs: results };
+}
+
 async function perform(task: Task): Promise<TaskResult> {
 	switch (task.kind) {
 		case 'throughputSide':
@@ -361,6 +441,8 @@ async function perform(task: Task): Promise<TaskResult> {
 			return await getInfo(task.target, task.calls, task.pairs);
 		case 'concurrency':
 			return await concurrency(task.target, task.items, task.runMs, task.concurrency, task.pairs);
+		case 'reattach':
+			return await reattach(task.target, task.pauseMs, task.pairs);
 		case 'footprint':
 			throw new Error('The footprint is measured by footprint.js, in a process that imports nothing else');
 	}

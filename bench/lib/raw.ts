@@ -160,3 +160,57 @@ export async function rawUpload(
 	if (statusCode !== 201) throw new Error(`The upload was refused (HTTP ${statusCode}): ${answer.message ?? ''}`);
 	return { ms: performance.now() - started, size: Number(answer.size) };
 }
+
+export interface RawReattachResult {
+	ms: number;
+	/** From the moment the stream broke to the first event of the re-attached one. */
+	gapMs: number;
+	/** Whether the run's end (workflow_finished) was read, on the first stream or the second. */
+	finished: boolean;
+}
+
+/**
+ * A streaming run read as cheaply as a client can that re-attaches: when its stream breaks before
+ * workflow_finished, it asks the run's events endpoint (with the state snapshot) for the rest.
+ */
+export async function rawStreamReattaching(target: Target, agent: Dispatcher, inputs: Record<string, unknown>): Promise<RawReattachResult> {
+	const started = performance.now();
+	let runId = '';
+	let finished = false;
+	let brokeAt = 0;
+	let firstAgainAt = 0;
+	const read = async (url: string, init: { method: 'GET' | 'POST'; body?: string }, again: boolean): Promise<void> => {
+		const { statusCode, body } = await request(url, {
+			...init,
+			headers: {
+				authorization: `Bearer ${target.apiKey}`,
+				accept: 'text/event-stream',
+				...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+			},
+			dispatcher: agent,
+		});
+		if (statusCode !== 200) throw new Error(`The stand-in answered HTTP ${statusCode}: ${await body.text()}`);
+		const parser = createParser({
+			onEvent(message) {
+				if (again && firstAgainAt === 0) firstAgainAt = performance.now();
+				// The run's id comes with the first event; the end is the only other event looked at.
+				if (runId === '') runId = (JSON.parse(message.data) as { workflow_run_id: string }).workflow_run_id;
+				if (message.data.startsWith('{"event":"workflow_finished"')) finished = true;
+			},
+		});
+		const decoder = new StringDecoder('utf8');
+		for await (const chunk of body) parser.feed(decoder.write(chunk as Buffer));
+		parser.feed(decoder.end());
+	};
+	try {
+		await read(`${target.url}/workflows/run`, { method: 'POST', body: JSON.stringify({ inputs, user: 'bench', response_mode: 'streaming' }) }, false);
+	} catch (error) {
+		if (runId === '') throw error;
+	}
+	if (!finished) {
+		brokeAt = performance.now();
+		const query = new URLSearchParams({ user: 'bench', include_state_snapshot: 'true' });
+		await read(`${target.url}/workflow/${runId}/events?${query}`, { method: 'GET' }, true);
+	}
+	return { ms: performance.now() - started, gapMs: brokeAt === 0 ? NaN : firstAgainAt - brokeAt, finished };
+}

@@ -12,7 +12,8 @@ export type Task =
 	| { kind: 'upload'; target: Target; mode: 'node' | 'floor'; sizeBytes: number }
 	| { kind: 'getInfo'; target: Target; calls: number; pairs: number }
 	| { kind: 'footprint' }
-	| { kind: 'concurrency'; target: Target; items: number; runMs: number; concurrency: number; pairs: number };
+	| { kind: 'concurrency'; target: Target; items: number; runMs: number; concurrency: number; pairs: number }
+	| { kind: 'reattach'; target: Target; pauseMs: number; pairs: number };
 
 /** One node measurement and the floor measurement taken right next to it. */
 export interface Pair {
@@ -121,6 +122,28 @@ export interface ConcurrencyResult {
 	pairs: Pair[];
 }
 
+/**
+ * One round of figure 7: a run whose stream the stand-in cuts while the run goes on (`cut`), and
+ * an uncut run of the same length (`slow`, its pause spread over its events), each through the
+ * node and through the floor. The node re-attaches by itself; the floor does what it does.
+ */
+export interface ReattachPair extends Pair {
+	/** From the moment the reader saw its stream break to the first event of the re-attached one. */
+	nodeGapMs: number;
+	floorGapMs: number;
+	/** The uncut run of the same length, whole: the node's execution and the floor's stream. */
+	nodeUncutMs: number;
+	floorUncutMs: number;
+}
+
+export interface ReattachResult {
+	/** The cut run's pause after the cut, and the delay before each event of its uncut twin. */
+	pauseMs: number;
+	events: number;
+	delayMs: number;
+	pairs: ReattachPair[];
+}
+
 /** RSS in MB after each layer of modules is loaded, in order. */
 export type Footprint = Array<[string, number]>;
 
@@ -129,4 +152,4 @@ export interface Unavailable {
 	unavailable: true;
 }
 
-export type TaskResult = Footprint | GetInfoPair[] | ThroughputPair[] | MemoryResult | FirstEventPair[] | UploadResult | Pair[] | ConcurrencyResult | Unavailable;
+export type TaskResult = Footprint | GetInfoPair[] | ThroughputPair[] | MemoryResult | FirstEventPair[] | UploadResult | Pair[] | ConcurrencyResult | Unavailable | ReattachResult;
