@@ -228,4 +228,21 @@ describe('SseFrameReader progress', () => {
 			expect(seen(pings)).toBe(false);
 		}
 	});
+
+	it('knows where the line left unfinished by a read that completed frames starts', () => {
+		const reader = new SseFrameReader();
+		const seen = (text: string) => {
+			reader.feed(Buffer.from(text));
+			return reader.progressed();
+		};
+		const frame = 'data: {"event":"text_chunk"}\n\n';
+		expect(seen(`${frame}${frame}da`)).toBe(true);
+		expect(seen('ta: {"event":"node_finished","data":{"text":"')).toBe(true);
+		expect(seen(`x"}}\n\n${frame}: keep-`)).toBe(true);
+		expect(seen('alive\n\n')).toBe(false);
+		expect(seen(`${frame}\r\n: a\r`)).toBe(true);
+		expect(seen('\ndata: {')).toBe(true);
+		expect(seen(`"event":"x"}\n\n${frame}event: ping\n`)).toBe(true);
+		expect(seen('\n')).toBe(false);
+	});
 });
