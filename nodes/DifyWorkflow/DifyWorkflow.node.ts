@@ -107,7 +107,7 @@ export class DifyWorkflow implements INodeType {
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 		description:
-			'Run a Dify workflow app (streaming or blocking), follow and stop its runs, upload files, and read its logs and settings',
+			'Run a Dify workflow app (streaming or blocking), watch and stop its runs, answer its Human Input forms, upload files, and read its logs and settings',
 		defaults: { name: 'Dify Workflow' },
 		usableAsTool: true,
 		// @n8n/community-nodes/node-connection-type-literal asks for the enum; the older rules below
