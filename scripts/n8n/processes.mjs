@@ -20,9 +20,12 @@ export function killGroup(child, signal) {
 	}
 }
 
-/** `spawn` in a new process group, stdout and stderr piped, the group killed when the leader exits. */
+/**
+ * `spawn` in a new process group, stdout and stderr piped (unless `options.stdio` says otherwise),
+ * the group killed when the leader exits.
+ */
 export function spawnGroup(command, args, options = {}) {
-	const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+	const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: true });
 	liveChildren.add(child);
 	child.once('exit', () => {
 		// The group may outlive its leader (n8n's task runner shutting down): end it, then forget it.

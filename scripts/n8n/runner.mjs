@@ -14,7 +14,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -123,21 +123,27 @@ function childEnv(ctx, env = {}) {
 	);
 }
 
-function spawnN8n(ctx, args, env = {}) {
+function spawnN8n(ctx, args, env = {}, stdio = undefined) {
 	const { nodeBin, n8nBin } = ctx.install;
-	return spawnGroup(nodeBin, [n8nBin, ...args], { cwd: ctx.userFolder, env: childEnv(ctx, env) });
+	return spawnGroup(nodeBin, [n8nBin, ...args], { cwd: ctx.userFolder, env: childEnv(ctx, env), ...(stdio ? { stdio } : {}) });
 }
 
 /**
  * Runs one n8n CLI command to completion: `{ exitCode, signal, stdout, stderr, durationMs }`.
- * Rejects when it outlives `timeoutMs` (the process group is killed first).
+ * Rejects when it outlives `timeoutMs` (the process group is killed first). `onSpawn(child)` is
+ * called once the process exists, for callers that watch it while it runs (e.g. its memory).
+ * With `stdoutFile`, n8n writes its stdout to that file, read back once it exits: n8n exits right
+ * after printing, and a pipe loses what it had not yet passed on (tens of MB of execution JSON).
  */
-export function runN8n(ctx, args, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+export function runN8n(ctx, args, { timeoutMs = DEFAULT_TIMEOUT_MS, onSpawn, stdoutFile } = {}) {
 	const started = Date.now();
-	const child = spawnN8n(ctx, args);
+	const stdoutFd = stdoutFile ? openSync(stdoutFile, 'w') : undefined;
+	const child = spawnN8n(ctx, args, {}, stdoutFile ? ['ignore', stdoutFd, 'pipe'] : undefined);
+	if (stdoutFd !== undefined) closeSync(stdoutFd);
+	onSpawn?.(child);
 	let stdout = '';
 	let stderr = '';
-	child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+	child.stdout?.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
 	child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
 
 	return new Promise((resolveRun, reject) => {
@@ -156,6 +162,7 @@ export function runN8n(ctx, args, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
 			const durationMs = Date.now() - started;
 			// Let the pipes drain what was already written before reporting.
 			setImmediate(() => {
+				if (stdoutFile) stdout = readFileSync(stdoutFile, 'utf8');
 				if (timedOut) {
 					reject(
 						new Error(
@@ -355,10 +362,10 @@ export function parseRawOutput(text) {
 /**
  * `n8n execute --id=<id> --rawOutput`: `{ exitCode, json, stdout, stderr, durationMs }`.
  * exitCode is 1 when a node failed; json is the execution (`json.data.resultData`), or null when
- * n8n printed none. Rejects on timeout.
+ * n8n printed none. Rejects on timeout. `onSpawn` and `stdoutFile` (for large outputs) as for runN8n.
  */
-export async function executeWorkflow(ctx, id, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
-	const result = await runN8n(ctx, ['execute', `--id=${id}`, '--rawOutput'], { timeoutMs });
+export async function executeWorkflow(ctx, id, { timeoutMs = DEFAULT_TIMEOUT_MS, onSpawn, stdoutFile } = {}) {
+	const result = await runN8n(ctx, ['execute', `--id=${id}`, '--rawOutput'], { timeoutMs, onSpawn, stdoutFile });
 	// A failed execution's JSON is written by n8n's logger (at info level) rather than printed: on
 	// stdout with the default console logger, but look at stderr too in case logging was redirected.
 	const json = parseRawOutput(result.stdout) ?? parseRawOutput(result.stderr);
