@@ -1,4 +1,4 @@
-import type { IExecuteFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ErrorHints } from '../transport/errors';
@@ -15,6 +15,19 @@ export const FORM_HINTS: ErrorHints = {
 		"The form's time limit passed: Dify has resumed the run along the Human Input node's timeout branch, or will shortly. Follow it with Watch Run or Get Run.",
 	invalid_form_data:
 		"Dify rejected the answer; the form stays open, so fix it and submit again. Form Inputs must name every input of the form (Get Form lists them under inputs), select inputs one of their options, and Action one of the form's user_actions ids.",
+};
+
+/** The Form Token parameter of Get Form and Submit Form. */
+export const FORM_TOKEN_PROPERTY: INodeProperties = {
+	displayName: 'Form Token',
+	name: 'formToken',
+	// The token arrives in the previous item (the paused result) and is meant to be mapped from it.
+	// eslint-disable-next-line n8n-nodes-base/node-param-type-options-password-missing
+	type: 'string',
+	default: '',
+	required: true,
+	placeholder: 'Xk2pQ7vLm9TqR4sWz8bN1c',
+	description: "The form_token of a paused run's form: human_input_forms[0].form_token in the paused result of Run or Watch Run",
 };
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;

@@ -1,22 +1,12 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
-import { FORM_HINTS, readFormToken } from '../../helpers/humanInputForm';
+import { FORM_HINTS, FORM_TOKEN_PROPERTY, readFormToken } from '../../helpers/humanInputForm';
 import type { DifyTransport } from '../../transport/request';
 import type { DifyHumanInputForm, OperationItem } from '../../types';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Form Token',
-		name: 'formToken',
-		// The token arrives in the previous item (the paused result) and is meant to be mapped from it.
-		// eslint-disable-next-line n8n-nodes-base/node-param-type-options-password-missing
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'Xk2pQ7vLm9TqR4sWz8bN1c',
-		description: "The form_token of a paused run's form: human_input_forms[0].form_token in the paused result of Run or Watch Run",
-	},
+	FORM_TOKEN_PROPERTY,
 ];
 
 export const description = updateDisplayOptions(

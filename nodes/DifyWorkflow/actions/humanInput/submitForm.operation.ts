@@ -2,23 +2,13 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
 import { resolveFileInputs } from '../../helpers/fileInputs';
-import { FORM_HINTS, formFileInputs, readFormToken } from '../../helpers/humanInputForm';
+import { FORM_HINTS, FORM_TOKEN_PROPERTY, formFileInputs, readFormToken } from '../../helpers/humanInputForm';
 import { readRequiredText } from '../../helpers/parameters';
 import type { DifyTransport } from '../../transport/request';
 import type { DifyFormSubmitRequest, DifyHumanInputForm, OperationItem } from '../../types';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Form Token',
-		name: 'formToken',
-		// The token arrives in the previous item (the paused result) and is meant to be mapped from it.
-		// eslint-disable-next-line n8n-nodes-base/node-param-type-options-password-missing
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'Xk2pQ7vLm9TqR4sWz8bN1c',
-		description: "The form_token of a paused run's form: human_input_forms[0].form_token in the paused result of Run or Watch Run",
-	},
+	FORM_TOKEN_PROPERTY,
 	{
 		displayName: 'Action',
 		name: 'action',
