@@ -57,15 +57,20 @@ function client(baseUrl, cookie) {
 	};
 }
 
-/** n8n answers /healthz before it has mounted its REST routes; the editor's first call tells. */
+/**
+ * n8n answers /healthz before it has mounted its REST routes; the editor's first call tells. While
+ * n8n 1.x starts it answers every path, /rest/settings included, with a 200 "n8n is starting up"
+ * HTML page, then 404s: only its settings as JSON mean the editor and REST API are served.
+ */
 export async function waitForRest(n8n, { timeoutMs = 120_000 } = {}) {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		try {
 			const response = await fetch(`${n8n.url}/rest/settings`, { signal: AbortSignal.timeout(5_000) });
-			if (response.ok) return;
+			const body = await response.text();
+			if (response.ok && /json/.test(response.headers.get('content-type') ?? '') && JSON.parse(body).data) return;
 		} catch {
-			// Not listening yet.
+			// Not listening yet, or not yet answering in JSON.
 		}
 		if (Date.now() > deadline) throw new Error(`n8n's REST API at ${n8n.url}/rest did not answer within ${timeoutMs} ms`);
 		await new Promise((wait) => setTimeout(wait, 250));
