@@ -1,3 +1,5 @@
+import { StringDecoder } from 'node:string_decoder';
+
 import {
 	DifySseFrame,
 	EventNameSet,
@@ -244,5 +246,114 @@ describe('SseFrameReader progress', () => {
 		expect(seen('\ndata: {')).toBe(true);
 		expect(seen(`"event":"x"}\n\n${frame}event: ping\n`)).toBe(true);
 		expect(seen('\n')).toBe(false);
+	});
+});
+
+describe('SseFrameReader cutting dropped frames out of the bytes', () => {
+	const only = new EventNameSet(['workflow_started', 'workflow_finished', 'error']);
+
+	/** A small deterministic generator (mulberry32), so that a failure names a seed that replays it. */
+	function generator(seed: number) {
+		let state = seed >>> 0;
+		const next = () => {
+			state = (state + 0x6d2b79f5) >>> 0;
+			let t = state;
+			t = Math.imul(t ^ (t >>> 15), t | 1);
+			t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+			return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+		};
+		const pick = <T>(options: readonly T[]): T => options[Math.floor(next() * options.length)];
+		return { next, pick };
+	}
+
+	const NAMES = ['text_chunk', 'node_started', 'reasoning_chunk', 'workflow_started', 'workflow_finished', 'error', ''];
+	const TEXTS = ['hi', '富士山🗻', 'a\\nb', 'x'.repeat(300), ''];
+
+	/** An SSE body of Dify-like frames with every awkwardness the wire allows. */
+	function body(seed: number): Uint8Array {
+		const { next, pick } = generator(seed);
+		const parts: string[] = next() < 0.2 ? ['\uFEFF'] : [];
+		const count = 1 + Math.floor(next() * 30);
+		for (let i = 0; i < count; i++) {
+			const end = next() < 0.8 ? '\n' : pick(['\r\n', '\r']);
+			const json = `${pick(['{"event":"', '{"event": "'])}${pick(NAMES)}","data":{"text":"${pick(TEXTS)}"}}`;
+			const kind = next();
+			if (kind < 0.55) parts.push(`${pick(['data: ', 'data: ', 'data:'])}${json}${end}${end}`);
+			else if (kind < 0.62) parts.push(`event: ping${end}${end}`);
+			else if (kind < 0.67) parts.push(`: keep-alive${end}`);
+			else if (kind < 0.72) parts.push(`data: ${json}${end}data: more${end}${end}`);
+			// A later data line of a frame that looks like a whole frame that would be dropped.
+			else if (kind < 0.75) parts.push(`data: {"event":"error"}${end}data: {"event":"text_chunk"}${end}${end}`);
+			else if (kind < 0.77) parts.push(`id: ${i}${end}data: ${json}${end}${end}`);
+			else if (kind < 0.82) parts.push(end);
+			// A CR inside what an LF-only reader would take for one line: two frames, the second watched.
+			else if (kind < 0.87) parts.push(`data: {"event":"text_chunk"}\r\rdata: {"event":"workflow_finished"}\n\n`);
+			else if (kind < 0.92) parts.push(`data: ${json}${end}`);
+			else parts.push(`data: ${json}\n\n`);
+		}
+		return encoder.encode(parts.join(''));
+	}
+
+	/** Reads split at random offsets, some of them inside a character's bytes. */
+	function reads(bytes: Uint8Array, seed: number): Uint8Array[] {
+		const { next } = generator(seed * 31 + 7);
+		const offsets: number[] = [];
+		for (let at = 0; at < bytes.length; ) {
+			at += 1 + Math.floor(next() * (next() < 0.5 ? 8 : 400));
+			if (at < bytes.length) offsets.push(at);
+		}
+		return cutAt(bytes, offsets);
+	}
+
+	/** Per read: the data of the frames it completed, and whether it counted as progress. */
+	function trace(reader: SseFrameReader, chunks: Array<Uint8Array | string>): string[] {
+		const seen = chunks.map((chunk) => {
+			const frames = reader.feed(chunk);
+			return `${JSON.stringify(frames.map((frame) => frame.data))} ${reader.progressed()}`;
+		});
+		return [...seen, JSON.stringify(reader.end().map((frame) => frame.data))];
+	}
+
+	it('hands on the frames, read by read, and counts progress as a reader given text does', () => {
+		for (let seed = 1; seed <= 1500; seed++) {
+			const chunks = reads(body(seed), seed);
+			// Text reads are never cut: the parser sees every frame and its callback drops them.
+			const decoder = new StringDecoder('utf8');
+			const texts = chunks.map((chunk) => decoder.write(Buffer.from(chunk)));
+			texts[texts.length - 1] += decoder.end();
+			const expected = trace(new SseFrameReader(only), texts);
+			const actual = trace(new SseFrameReader(only), chunks);
+			if (actual.join('\n') !== expected.join('\n')) {
+				throw new Error(`seed ${seed}: the byte reader differs\n${actual.join('\n')}\n--- expected\n${expected.join('\n')}`);
+			}
+		}
+	});
+
+	it('cuts frames that span reads only where they end, and keeps the watched frame after them', () => {
+		const reader = new SseFrameReader(only);
+		const text = (name: string) => `data: {"event":"${name}","data":{"text":"x"}}\n\n`;
+		expect(reader.feed(Buffer.from(text('workflow_started'))).map((frame) => frame.name)).toEqual(['workflow_started']);
+		const all = `${text('text_chunk')}${text('text_chunk')}${text('workflow_finished')}`;
+		const frames = [];
+		for (let at = 0; at < all.length; at += 17) {
+			frames.push(...reader.feed(Buffer.from(all.slice(at, at + 17))));
+			expect(reader.progressed()).toBe(true);
+		}
+		expect(frames.map((frame) => frame.name)).toEqual(['workflow_finished']);
+	});
+
+	it('cuts nothing at the start of a read that goes on a frame left open by the read before', () => {
+		const reader = new SseFrameReader(only);
+		reader.feed(Buffer.from('data: {"event":"workflow_started"}\n\n'));
+		expect(reader.feed(Buffer.from('data: {"event":"error"}\n'))).toEqual([]);
+		const frames = reader.feed(Buffer.from('data: {"event":"text_chunk"}\n\n'));
+		expect(frames.map((frame) => frame.data)).toEqual(['{"event":"error"}\n{"event":"text_chunk"}']);
+	});
+
+	it('hides no watched frame behind a CR in a read', () => {
+		const reader = new SseFrameReader(only);
+		reader.feed(Buffer.from('data: {"event":"workflow_started"}\n\n'));
+		const frames = reader.feed(Buffer.from('data: {"event":"text_chunk"}\r\rdata: {"event":"workflow_finished"}\n\n'));
+		expect(frames.map((frame) => frame.name)).toEqual(['workflow_finished']);
 	});
 });

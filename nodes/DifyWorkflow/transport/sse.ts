@@ -34,6 +34,10 @@ export const MAX_FRAME_CHARS = 64 * 1024 * 1024;
 const COMPACT_PREFIX = '{"event":"';
 const SPACED_PREFIX = '{"event": "';
 const BACKSLASH = 0x5c;
+const LF = 0x0a;
+const CR = 0x0d;
+/** A frame's only line, as Dify writes it, up to the first letter of the event's name. */
+const DATA_LINE_PREFIX = Buffer.from(`data: ${COMPACT_PREFIX}`, 'latin1');
 
 /**
  * Where the event name starts in the data, or -1 when the data does not open like a Dify event.
@@ -84,6 +88,15 @@ export class EventNameSet {
 		// A name that opens with an escape (\u0077…) may be any name: only parsing can tell.
 		return first !== BACKSLASH && this.firstLetters[first & 0x7f] === 0;
 	}
+
+	/** The same for a frame's line in bytes, when it opens as Dify writes it: `data: {"event":"`. */
+	surelyOutsideLine(bytes: Uint8Array, lineStart: number): boolean {
+		const prefix = DATA_LINE_PREFIX;
+		if (lineStart + prefix.length >= bytes.length) return false;
+		for (let i = 0; i < prefix.length; i++) if (bytes[lineStart + i] !== prefix[i]) return false;
+		const first = bytes[lineStart + prefix.length];
+		return first !== BACKSLASH && this.firstLetters[first & 0x7f] === 0;
+	}
 }
 
 /** Parses a frame's JSON; a frame that is not a JSON object is an SseFrameError. */
@@ -113,6 +126,18 @@ function lastLineBreak(text: string): number {
 	return text.indexOf('\r', lf + 1) < 0 ? lf : text.lastIndexOf('\r');
 }
 
+/**
+ * Where the next event starts after `from` in the bytes of a read: after the next LF LF. The
+ * second of two LFs always ends an empty line, since the first ends a line (alone or after a CR),
+ * and an empty line ends the event. Event starts after other line ends are not looked for.
+ */
+function nextEventStart(bytes: Buffer, from: number): number {
+	for (let lf = bytes.indexOf(LF, from); lf >= 0 && lf + 1 < bytes.length; lf = bytes.indexOf(LF, lf + 1)) {
+		if (bytes[lf + 1] === LF) return lf + 2 < bytes.length ? lf + 2 : -1;
+	}
+	return -1;
+}
+
 /** The first characters of the line left unfinished after `text`, given those before it. */
 function lineHeadAfter(text: string, before: string): string {
 	const lastBreak = lastLineBreak(text);
@@ -136,6 +161,9 @@ export class SseFrameReader {
 	private overflow = false;
 	private endsWithCr = false;
 	private started = false;
+	/** Whether the bytes so far end with LF, and with LF LF: then the next byte starts a new event. */
+	private endsWithLf = false;
+	private atEventStart = false;
 	/** Frames completed so far, dropped ones included, and how many the last read completed. */
 	private frames = 0;
 	private lastReadProgressed = false;
@@ -161,34 +189,105 @@ export class SseFrameReader {
 	});
 
 	/**
-	 * With `only`, frames surely named otherwise are dropped as soon as they are parsed, before any
-	 * object is made for them: a `final` run of 200,000 text chunks then hands on a handful of frames.
+	 * With `only`, frames surely named otherwise are dropped unread: a `final` run of 200,000 text
+	 * chunks then hands on a handful of frames. Most are cut out of the bytes before they are
+	 * decoded or parsed (`skipFrames`); the parser's callback turns away the rest.
 	 */
 	constructor(private readonly only?: EventNameSet) {}
 
 	/** Takes one network read; returns the frames it completed, in order (often none). */
 	feed(chunk: Uint8Array | string): DifySseFrame[] {
-		let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-		if (!this.started && text.length > 0) {
-			this.started = true;
-			// A byte order mark may open an event stream and is not part of its first line.
-			if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-		}
-		if (text.length > 0) this.endsWithCr = text.charCodeAt(text.length - 1) === 13;
 		const before = this.frames;
-		this.parser.feed(text);
+		let text: string;
+		if (typeof chunk === 'string') {
+			text = this.decoded(chunk);
+			this.parse(text);
+		} else if (this.only !== undefined && this.frames > 0) {
+			// Never before the first frame: it names the run, and always stays.
+			text = this.skipFrames(chunk);
+		} else {
+			text = this.decoded(this.decoder.write(chunk));
+			this.parse(text);
+		}
+		this.noteEnding(chunk);
 		// A completed frame is progress; so are the bytes of a data line still arriving (one large
 		// event slower than the Timeout). Only a fast stream's reads complete frames, so only the
 		// rare read that completes none is looked at more closely.
 		const completed = this.frames > before;
 		if (completed) this.unscanned = text;
 		this.lastReadProgressed = completed || this.followLines(text);
+		return this.take();
+	}
+
+	/**
+	 * Hands a read to the parser without the frames it would only drop: a frame that starts an
+	 * event, has one line `data: {"event":"<name>…` with a name `only` surely lacks, and ends in
+	 * this read with LF LF is cut out of the bytes and counted, never decoded nor parsed. The parser
+	 * is between events where such a frame starts and again where it ends (a frame that ends in LF
+	 * LF has dispatched, whatever line ends came before), so it reads the rest as it would have.
+	 * A read with a CR anywhere is parsed whole: a CR may end a line inside what looks like one.
+	 * Returns the text handed over last: when frames were cut, from the end of the last one.
+	 */
+	private skipFrames(chunk: Uint8Array): string {
+		const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+		const only = this.only as EventNameSet;
+		let handed = 0;
+		let text = '';
+		let cut = false;
+		if (bytes.indexOf(CR) < 0) {
+			let eventStart = this.atEventStart ? 0 : this.endsWithLf && bytes[0] === LF ? 1 : nextEventStart(bytes, 0);
+			while (eventStart >= 0) {
+				const lineEnd = only.surelyOutsideLine(bytes, eventStart) ? bytes.indexOf(LF, eventStart) : -1;
+				if (lineEnd < 0 || bytes[lineEnd + 1] !== LF) {
+					eventStart = nextEventStart(bytes, eventStart);
+					continue;
+				}
+				if (handed < eventStart) {
+					this.parse(this.decoded(this.decoder.write(bytes.subarray(handed, eventStart))));
+					handed = eventStart;
+				}
+				this.frames++;
+				cut = true;
+				handed = eventStart = lineEnd + 2;
+			}
+		}
+		if (handed < bytes.length) {
+			text = this.decoded(this.decoder.write(handed === 0 ? bytes : bytes.subarray(handed)));
+			this.parse(text);
+		}
+		// The text handed over last starts a line: the line unfinished before it is long done.
+		if (cut) this.lineHead = '';
+		return text;
+	}
+
+	/** Text as it goes to the parser: a byte order mark may open a stream and is not part of its first line. */
+	private decoded(text: string): string {
+		if (!this.started && text.length > 0) {
+			this.started = true;
+			if (text.charCodeAt(0) === 0xfeff) return text.slice(1);
+		}
+		return text;
+	}
+
+	private parse(text: string): void {
+		if (text.length === 0) return;
+		this.endsWithCr = text.charCodeAt(text.length - 1) === CR;
+		this.parser.feed(text);
 		if (this.overflow) {
 			throw new SseFrameError(
 				`Dify sent an event larger than ${MAX_FRAME_CHARS / 1024 / 1024} MiB; the node refuses it to protect n8n's memory.`,
 			);
 		}
-		return this.take();
+	}
+
+	/** Notes how the bytes so far end, for the next read's first event start. */
+	private noteEnding(chunk: Uint8Array | string): void {
+		const length = chunk.length;
+		if (length === 0) return;
+		const last = typeof chunk === 'string' ? chunk.charCodeAt(length - 1) : chunk[length - 1];
+		const beforeLast = length > 1 ? (typeof chunk === 'string' ? chunk.charCodeAt(length - 2) : chunk[length - 2]) : undefined;
+		this.atEventStart = last === LF && (beforeLast === undefined ? this.endsWithLf : beforeLast === LF);
+		this.endsWithLf = last === LF;
 	}
 
 	/**
