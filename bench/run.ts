@@ -348,15 +348,16 @@ async function streamingThroughput(where: Placement, report: Report): Promise<vo
 		report.rows.push(eventsRow('… the same with Validate Inputs off', (p) => p.noValidationOwnMs));
 		report.rows.push(eventsRow('… default options, the whole execution (workflow set-up and source node included)', (p) => p.nodeMs));
 		const perThousand = (cpuMs: number, count: number) => (cpuMs / count) * 1000;
-		report.rows.push(
-			pairedRow(
+		report.rows.push({
+			...pairedRow(
 				1,
 				'CPU time of the measured process per 1,000 events (whole execution, default options)',
 				'ms',
 				pairs.map((p) => perThousand(p.nodeCpuMs, p.events)),
 				pairs.map((p) => perThousand(p.floorCpuMs, p.events)),
 			),
-		);
+			goal: { text: '≤ 1.1×', on: 'compare', atMost: 1.1 },
+		});
 		report.notes.push(
 			`1: ${pairs.length} pairs; each stream is ${formatNumber(mb(pairs[0].bytes))} MB, ${formatNumber(pairs[0].events)} SSE events; ` +
 				'node and floor each in a worker process of its own, taking turns; the transport-only, aggregation and Validate Inputs off runs are taken in the node\'s process right after each pair.',
