@@ -284,10 +284,9 @@ export class SseFrameReader {
 	private noteEnding(chunk: Uint8Array | string): void {
 		const length = chunk.length;
 		if (length === 0) return;
-		const last = typeof chunk === 'string' ? chunk.charCodeAt(length - 1) : chunk[length - 1];
-		const beforeLast = length > 1 ? (typeof chunk === 'string' ? chunk.charCodeAt(length - 2) : chunk[length - 2]) : undefined;
-		this.atEventStart = last === LF && (beforeLast === undefined ? this.endsWithLf : beforeLast === LF);
-		this.endsWithLf = last === LF;
+		const lf = (index: number) => (typeof chunk === 'string' ? chunk.charCodeAt(index) : chunk[index]) === LF;
+		this.atEventStart = lf(length - 1) && (length > 1 ? lf(length - 2) : this.endsWithLf);
+		this.endsWithLf = lf(length - 1);
 	}
 
 	/**
