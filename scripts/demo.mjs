@@ -17,6 +17,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
+import { waitForRest } from './n8n/rest.mjs';
 import {
 	createUserFolder,
 	executeWorkflow,
@@ -136,6 +137,8 @@ async function main() {
 	const logFile = join(ctx.userFolder, 'n8n.log');
 	log(`starting n8n ${install.version}; its log: ${logFile}`);
 	const n8n = await startN8n(ctx, { logFile });
+	// n8n answers /healthz before its editor: an address printed then would open on "starting up".
+	await waitForRest(n8n);
 	process.stdout.write(
 		`\n  n8n ${install.version} with n8n-nodes-dify-workflow is running: open ${n8n.url}\n` +
 			`  n8n's log: ${logFile}\n` +
