@@ -218,6 +218,14 @@ export interface DifyLogQuery {
 	limit?: number;
 }
 
+/** `GET /` of the Service API: its index, which names the server's release. No key needed. */
+export interface DifyServerIndex {
+	welcome?: string;
+	api_version?: string;
+	/** The release, e.g. `1.16.1`. */
+	server_version?: string;
+}
+
 /** `GET /info`. */
 export interface DifyAppInfo {
 	name: string;

@@ -151,12 +151,12 @@ describe('Human Input round trip', () => {
 });
 
 describe('Watch Run', () => {
-	it('a finished run gives its final result at once, the same as Run gave', async () => {
+	it('a finished run gives its final result at once, the same as Run gave; the run id Dify puts in task_id is not taken for one', async () => {
 		const ran = await node(runParameters({ topic: '富士山' }));
 		const watched = await node(watchParameters(String(ran.items[0].json.workflow_run_id)));
 		const { elapsed_time: _a, ...expected } = ran.items[0].json;
 		const { elapsed_time: _b, ...got } = watched.items[0].json;
-		expect(got).toEqual({ ...expected, task_id: ran.items[0].json.workflow_run_id });
+		expect(got).toEqual({ ...expected, task_id: null });
 	});
 
 	it('a paused run with a state snapshot gives the paused result; events output replays the run so far', async () => {
@@ -194,7 +194,9 @@ describe('Watch Run', () => {
 		expect(other.error?.description).toMatch(/same User the run was started with/);
 		const older = await standinWith({ version: '1.13' });
 		const old = await node(watchParameters(String(ran.items[0].json.workflow_run_id)), { target: older });
-		expect(old.error?.description).toMatch(/before 1\.14 has no events endpoint/);
+		expect(old.error?.message).toBe('Dify 1.13.3 has no events endpoint: Watch Run needs Dify 1.14 or newer');
+		expect(old.error?.description).toMatch(/follow the run with Workflow → Get Run/);
+		expect(old.error?.description).not.toMatch(/Base URL/);
 	});
 });
 

@@ -715,8 +715,9 @@ export const FAULTS: Scenario[] = [
 				return { run, elapsedMs, baseUrl, requests: runRequests(standin), facts: {} };
 			}),
 		check(played) {
+			// A path outside /v1 matches none of the API's routes: Flask answers with its own HTML page.
 			expect(shownError(played)).toMatchObject({
-				message: 'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.',
+				message: `Dify's API at ${played.baseUrl} answered HTTP 404 with a non-JSON body: 404 Not Found`,
 				httpCode: '404',
 			});
 			expect(shownError(played).description).toContain(
@@ -741,7 +742,9 @@ export const FAULTS: Scenario[] = [
 				message: `Dify's API at ${played.baseUrl} answered HTTP 404 with a non-JSON body: 404: This page could not be found.`,
 				httpCode: '404',
 			});
-			expect(shownError(played).description).toMatch(/Check the Base URL of the Dify API credential \(it must end with \/v1\)/);
+			expect(shownError(played).description).toContain(
+				`The base URL ${played.baseUrl} does not end with /v1, where Dify serves its API. Set the Base URL of the Dify API credential to ${played.baseUrl}/v1`,
+			);
 		},
 	},
 	{

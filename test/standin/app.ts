@@ -62,6 +62,7 @@ export const SCENARIO_NAMES = [
 	'cut',
 	'reasoning',
 	'rate-limit',
+	'slow-step',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

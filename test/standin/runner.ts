@@ -17,6 +17,8 @@ export interface PlaySettings {
 	lineEnding: LineEnding;
 	pingIntervalMs: number;
 	stepDelayMs: number;
+	/** How long Dify's relay holds a stream that carries no event before it closes it (Dify: 300 s). */
+	idleLimitMs: number;
 }
 
 /** The run that the steps belong to; absent for a pre-run failure that never became a run. */
@@ -25,7 +27,7 @@ export interface RunBinding {
 	store: RunStore;
 }
 
-/** How long a silent connection is held open. Dify's relay gives up after 300 s; tests need less. */
+/** How long a silent connection is held open by default. Dify's relay gives up after 300 s; tests need less. */
 export const IDLE_LIMIT_MS = 120_000;
 
 /** Aborts when the response closes: finished, abandoned by the client, or destroyed on purpose. */
@@ -53,9 +55,15 @@ function pause(ms: number, signal: AbortSignal, binding?: RunBinding): Promise<v
 }
 
 /** Holds until the connection closes or the idle limit passes. */
-async function idle(signal: AbortSignal): Promise<'closed' | 'limit'> {
-	await pause(IDLE_LIMIT_MS, signal);
+async function idle(signal: AbortSignal, settings: PlaySettings): Promise<'closed' | 'limit'> {
+	await pause(settings.idleLimitMs, signal);
 	return signal.aborted ? 'closed' : 'limit';
+}
+
+/** The steps still to come, after what is left of the one being played. */
+function* remaining(first: Step, rest: Iterator<Step>): Generator<Step> {
+	yield first;
+	for (let next = rest.next(); !next.done; next = rest.next()) yield next.value;
 }
 
 /**
@@ -79,10 +87,11 @@ export async function streamSteps(
 
 	const holdOpen = async () => {
 		await writer.flush();
-		if ((await idle(signal)) === 'limit') await writer.end();
+		if ((await idle(signal, settings)) === 'limit') await writer.end();
 	};
 
 	const iterator = steps[Symbol.iterator]();
+	let lastEventAt = Date.now();
 	try {
 		let sent = 0;
 		const stall = async () => {
@@ -98,6 +107,7 @@ export async function streamSteps(
 			if (binding) binding.store.publish(binding.run.id, json, name);
 			const backpressure = writer.event(json);
 			if (backpressure) await backpressure;
+			lastEventAt = Date.now();
 			sent++;
 			return sent === stallAfterEvents ? 'stall' : undefined;
 		};
@@ -129,9 +139,25 @@ export async function streamSteps(
 				case 'encoded':
 					outcome = await sendEvent(() => step.json);
 					break;
-				case 'sleep':
+				case 'sleep': {
+					// From 1.13 on the stream is a relay of a worker's events: a step that sends nothing for
+					// the relay's idle limit gets the stream closed cleanly, while the worker goes on.
+					const quietLeft = settings.idleLimitMs - (Date.now() - lastEventAt);
+					if (binding && settings.version !== '1.11' && step.ms > quietLeft) {
+						const asleepAt = Date.now();
+						await pause(Math.max(0, quietLeft), signal, binding);
+						if (signal.aborted) return;
+						// A stop cuts the step short: the run ends on this stream.
+						if (binding.run.stopRequested) break;
+						stopPings();
+						await writer.end();
+						const rest = Math.max(0, step.ms - (Date.now() - asleepAt));
+						void playDetached(remaining({ kind: 'sleep', ms: rest }, iterator), settings, binding);
+						return;
+					}
 					await pause(step.ms, signal, binding);
 					break;
+				}
 				case 'idle':
 					if (!step.pings) stopPings();
 					return await holdOpen();
@@ -248,7 +274,7 @@ export async function playBlocking(
 				await pause(step.ms, signal, binding);
 				break;
 			case 'idle':
-				if ((await idle(signal)) === 'limit') res.destroy();
+				if ((await idle(signal, settings)) === 'limit') res.destroy();
 				return { kind: 'gone' };
 			case 'drop':
 			case 'cut':

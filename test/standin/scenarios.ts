@@ -849,6 +849,9 @@ function scenarioSteps(f: RunEvents, scenario: ScenarioName, version: DifyVersio
 			return cutOff(f, llm(f));
 		case 'reasoning':
 			return reasoning(f, version);
+		case 'slow-step':
+			// A long model call that streams nothing: `delay_ms` (default 1000) between the LLM node's start and its answer.
+			return llm(f, { beforeFirstChunk: () => [sleep(numberInput(run, 'delay_ms', 1000))] });
 		case 'rate-limit':
 			return rateLimited(f, version);
 		case 'wait-stop':

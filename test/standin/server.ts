@@ -30,7 +30,7 @@ import { pythonJsonDumps } from './json-python';
 import { MultipartError, multipartBoundary, readMultipart } from './multipart';
 import type { MultipartSummary } from './multipart';
 import type { PlaySettings, RunBinding } from './runner';
-import { playBlocking, playDetached, streamSteps } from './runner';
+import { IDLE_LIMIT_MS, playBlocking, playDetached, streamSteps } from './runner';
 import type { Step } from './scenarios';
 import { blockingResponse, invalidInputSteps, OUTPUT_FILES, resumeSteps, runSteps } from './scenarios';
 import { FormStore } from './humanInput';
@@ -71,6 +71,11 @@ export interface StandinOptions {
 	pingIntervalMs?: number;
 	/** Default 0: delay between the events of a run. */
 	stepDelayMs?: number;
+	/**
+	 * Default 120000 (Dify: 300000): how long a run's stream (1.13+) and the events endpoint stay open
+	 * without an event before the relay closes them cleanly; keep-alive pings do not count.
+	 */
+	idleLimitMs?: number;
 	/** Default 10/100/50/15, Dify's defaults. */
 	uploadLimitsMb?: UploadLimitsMb;
 	/** Default 45 deterministic historical log rows. */
@@ -101,8 +106,10 @@ export interface FaultSpec {
 	 * - 'stall-after-events': a streaming run sends `afterEvents` events (default 0), then goes
 	 *   silent without closing; any other request hangs.
 	 * - 'redirect': status (default 307) with `location` (default: the same URL).
+	 * - 'cut-after-events': the events endpoint sends `afterEvents` events (default 0), then the
+	 *   connection breaks inside the next one (the run goes on); any other request hangs.
 	 */
-	kind?: 'hang-headers' | 'reset' | 'stall-after-events' | 'redirect';
+	kind?: 'hang-headers' | 'reset' | 'stall-after-events' | 'redirect' | 'cut-after-events';
 	location?: string;
 	afterEvents?: number;
 }
@@ -150,6 +157,7 @@ function resolveSettings(options: StandinOptions): Settings {
 		lineEnding: options.lineEnding ?? '\n',
 		pingIntervalMs: options.pingIntervalMs ?? 10_000,
 		stepDelayMs: options.stepDelayMs ?? 0,
+		idleLimitMs: options.idleLimitMs ?? IDLE_LIMIT_MS,
 		uploadLimitsMb: options.uploadLimitsMb ?? { image: 10, video: 100, audio: 50, other: 15 },
 		seedLogs: options.seedLogs ?? 45,
 		sandboxPlan: options.sandboxPlan ?? false,
@@ -169,6 +177,8 @@ interface RequestContext {
 	record: RecordedRequest;
 	params: string[];
 	body: Buffer;
+	/** From a 'cut-after-events' fault. */
+	cutAfterEvents?: number;
 	/** From a 'stall-after-events' fault. */
 	stallAfterEvents?: number;
 }
@@ -180,6 +190,8 @@ interface Route {
 	streamsBody?: boolean;
 	/** Routes that start runs honour 'stall-after-events'; others hang under it. */
 	startsRuns?: boolean;
+	/** The events endpoint honours 'cut-after-events'; others hang under it. */
+	watchesRuns?: boolean;
 	/** Signed file links need no API key, as in Dify. */
 	public?: boolean;
 	handle: (ctx: RequestContext) => Promise<void> | void;
@@ -191,8 +203,15 @@ const FORM_RESUME_DELAY_MS = 50;
 /** JSON request bodies beyond this are refused; Dify's own limit is of the same order. */
 const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
 
-const NOT_FOUND_MESSAGE =
-	'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
+/** werkzeug's page for a path that matches no route (Dify before 1.14 for the events endpoint, say). */
+const NOT_FOUND_PAGE =
+	'<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n';
+
+/** The release each played version reports in the API's index. */
+const SERVER_VERSIONS: Record<DifyVersion, string> = { '1.11': '1.11.2', '1.13': '1.13.3', '1.16': '1.16.1' };
+
+/** No route matches the path. */
+class RoutingMiss extends Error {}
 
 function unauthorized(message: string): ApiError {
 	return new ApiError(401, 'unauthorized', message);
@@ -352,6 +371,13 @@ class Standin implements DifyStandin {
 	private buildRoutes(): Route[] {
 		const json = (body: unknown) => (ctx: RequestContext) => this.sendJson(ctx.res, 200, body);
 		return [
+			// The API's index needs no key and names the release (dify-api.md §12.9).
+			{
+				method: 'GET',
+				pattern: /^\/v1\/?$/,
+				public: true,
+				handle: json({ welcome: 'Dify OpenAPI', api_version: 'v1', server_version: SERVER_VERSIONS[this.settings.version] }),
+			},
 			{ method: 'GET', pattern: /^\/v1\/info$/, handle: json(APP_INFO) },
 			{ method: 'GET', pattern: /^\/v1\/parameters$/, handle: json(appParameters(this.settings.uploadLimitsMb)) },
 			{ method: 'GET', pattern: /^\/v1\/site$/, handle: json(APP_SITE) },
@@ -376,7 +402,7 @@ class Standin implements DifyStandin {
 	/** 1.14+: re-attach to a run, and answer its Human Input forms with the app key. */
 	private runEventRoutes(): Route[] {
 		return [
-			{ method: 'GET', pattern: /^\/v1\/workflow\/([^/]+)\/events$/, handle: (ctx) => this.runEvents(ctx) },
+			{ method: 'GET', pattern: /^\/v1\/workflow\/([^/]+)\/events$/, watchesRuns: true, handle: (ctx) => this.runEvents(ctx) },
 			{
 				method: 'GET',
 				pattern: /^\/v1\/form\/human_input\/([^/]+)$/,
@@ -401,13 +427,17 @@ class Standin implements DifyStandin {
 		this.requests.push(record);
 		try {
 			const fault = this.takeFault(method, path);
-			if (fault && fault.kind !== 'stall-after-events') return await this.applyFault(req, res, record, fault);
+			const passed = fault?.kind === 'stall-after-events' || fault?.kind === 'cut-after-events';
+			if (fault && !passed) return await this.applyFault(req, res, record, fault);
 
 			const found = this.route(method, path);
 			if (found === 'options') return this.answerOptions(res, path);
 			const { route, params } = found;
 			const ctx: RequestContext = { req, res, record, params, body: Buffer.alloc(0) };
-			if (fault) {
+			if (fault?.kind === 'cut-after-events') {
+				if (!route.watchesRuns) return await this.hang(req, record);
+				ctx.cutAfterEvents = fault.afterEvents ?? 0;
+			} else if (fault) {
 				if (!route.startsRuns) return await this.hang(req, record);
 				ctx.stallAfterEvents = fault.afterEvents ?? 0;
 			}
@@ -430,7 +460,7 @@ class Standin implements DifyStandin {
 		const candidates = this.routes
 			.map((route) => ({ route, match: route.pattern.exec(path) }))
 			.filter((candidate): candidate is { route: Route; match: RegExpExecArray } => candidate.match !== null);
-		if (candidates.length === 0) throw new ApiError(404, 'not_found', NOT_FOUND_MESSAGE);
+		if (candidates.length === 0) throw new RoutingMiss();
 		if (method === 'OPTIONS') return 'options';
 		const wanted = method === 'HEAD' ? 'GET' : method;
 		const chosen = candidates.find((candidate) => candidate.route.method === wanted);
@@ -577,6 +607,7 @@ class Standin implements DifyStandin {
 		await watchRun(res, run, this.store, this.settings, {
 			snapshot: flag('include_state_snapshot'),
 			continueOnPause: flag('continue_on_pause'),
+			cutAfterEvents: ctx.cutAfterEvents,
 		});
 	}
 
@@ -756,6 +787,12 @@ class Standin implements DifyStandin {
 		// Nothing can be said on a response already under way or to a client that has gone.
 		if (res.headersSent || res.destroyed || req.socket.destroyed) {
 			res.destroy();
+			return;
+		}
+		if (error instanceof RoutingMiss) {
+			// A path no route knows is Flask's own 404 page: flask-restx answers only for its routes.
+			res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(NOT_FOUND_PAGE) });
+			res.end(NOT_FOUND_PAGE);
 			return;
 		}
 		if (!(error instanceof ApiError)) {

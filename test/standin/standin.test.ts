@@ -239,10 +239,13 @@ describe('auth and routing', () => {
 		expect(reply.status).toBe(200);
 	});
 
-	it('routes before auth: unknown path 404, known path with another method 405', async () => {
+	it("routes before auth: unknown path Flask's HTML 404, known path with another method 405; the index names the release", async () => {
 		const unknown = await send(standin, 'GET', '/nope', { auth: null });
 		expect(unknown.status).toBe(404);
-		expect(unknown.json.code).toBe('not_found');
+		expect(unknown.headers['content-type']).toBe('text/html; charset=utf-8');
+		expect(unknown.text).toContain('<title>404 Not Found</title>');
+		const index = await send(standin, 'GET', '/', { auth: null });
+		expect(index.json).toEqual({ welcome: 'Dify OpenAPI', api_version: 'v1', server_version: '1.16.1' });
 		const wrongMethod = await send(standin, 'DELETE', '/workflows/run', { auth: null });
 		expect(wrongMethod.status).toBe(405);
 		expect(wrongMethod.json.code).toBe('method_not_allowed');

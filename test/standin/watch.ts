@@ -3,7 +3,6 @@ import type { ServerResponse } from 'node:http';
 import type { RunStore, StoredRun } from './app';
 import { pythonJsonDumps } from './json-python';
 import type { PlaySettings } from './runner';
-import { IDLE_LIMIT_MS } from './runner';
 import { SseWriter } from './sse-writer';
 
 /**
@@ -15,6 +14,8 @@ import { SseWriter } from './sse-writer';
 export interface WatchOptions {
 	snapshot: boolean;
 	continueOnPause: boolean;
+	/** A fault: the connection breaks inside the event after this many. */
+	cutAfterEvents?: number;
 }
 
 /** Whether the run has ended for good: the events endpoint then answers with one frame. */
@@ -48,8 +49,7 @@ export function finishedFrame(run: StoredRun, lineEnding: string): string {
 }
 
 /** The replay of a snapshot: key order `event, task_id, workflow_run_id, data`, node details left out. */
-function snapshotEvents(run: StoredRun): Array<{ name: string; json: string }> {
-	const taskId = run.status === 'paused' ? run.taskId : run.id;
+function snapshotEvents(run: StoredRun, taskId: string): Array<{ name: string; json: string }> {
 	const frame = (name: string, data: unknown) => ({
 		name,
 		json: JSON.stringify({ event: name, task_id: taskId, workflow_run_id: run.id, data }),
@@ -75,6 +75,9 @@ function snapshotEvents(run: StoredRun): Array<{ name: string; json: string }> {
 	return events;
 }
 
+/** How long Dify waits for a running run's next live event, whose task id the snapshot then carries. */
+const SNAPSHOT_TASK_WAIT_MS = 200;
+
 /** Streams a running or paused run to one more client until a terminal event, the idle limit, or the client leaves. */
 export async function watchRun(
 	res: ServerResponse,
@@ -90,37 +93,76 @@ export async function watchRun(
 	const terminal = new Set(
 		options.continueOnPause ? (options.snapshot ? ['workflow_finished'] : []) : ['workflow_finished', 'workflow_paused'],
 	);
-	await new Promise<void>((resolve) => {
-		let idle: NodeJS.Timeout | undefined;
-		const pings = setInterval(() => void writer.ping(), settings.pingIntervalMs);
-		let ended = false;
-		const finish = () => {
-			if (ended) return;
+	let idle: NodeJS.Timeout | undefined;
+	const pings = setInterval(() => void writer.ping(), settings.pingIntervalMs);
+	let ended = false;
+	let done: () => void = () => {};
+	const closed = new Promise<void>((resolve) => (done = resolve));
+	/** Live events that arrive while the snapshot is being built are sent after it, as Dify's relay buffers them. */
+	let held: Array<{ json: string; name: string }> | undefined = options.snapshot ? [] : undefined;
+	let heard: (() => void) | undefined;
+	const finish = () => {
+		if (ended) return;
+		ended = true;
+		clearInterval(pings);
+		clearTimeout(idle);
+		unwatch();
+		void writer.end().finally(done);
+	};
+	const quiet = () => {
+		clearTimeout(idle);
+		idle = setTimeout(finish, settings.idleLimitMs);
+	};
+	let sent = 0;
+	const send = (json: string, name: string) => {
+		if (ended) return;
+		if (sent++ === options.cutAfterEvents) {
 			ended = true;
 			clearInterval(pings);
 			clearTimeout(idle);
 			unwatch();
-			void writer.end().finally(resolve);
-		};
-		const quiet = () => {
-			clearTimeout(idle);
-			idle = setTimeout(finish, IDLE_LIMIT_MS);
-		};
-		const send = (json: string, name: string) => {
-			if (ended) return;
-			void writer.event(json);
-			quiet();
-			if (terminal.has(name)) finish();
-		};
-		const unwatch = store.watch(run.id, send);
-		res.once('close', () => {
-			ended = true;
-			clearInterval(pings);
-			clearTimeout(idle);
-			unwatch();
-			resolve();
-		});
+			void writer.breakInsideDataLine(json).finally(done);
+			return;
+		}
+		void writer.event(json);
 		quiet();
-		if (options.snapshot) for (const event of snapshotEvents(run)) send(event.json, event.name);
+		if (terminal.has(name)) finish();
+	};
+	const unwatch = store.watch(run.id, (json, name) => {
+		if (!held) return send(json, name);
+		held.push({ json, name });
+		heard?.();
 	});
+	res.once('close', () => {
+		ended = true;
+		clearInterval(pings);
+		clearTimeout(idle);
+		unwatch();
+		done();
+	});
+	quiet();
+	if (held) {
+		// A paused run's replay carries its task id; a running run's the task id of the next live event
+		// if one comes within 0.2 s, else the run id (Dify's _resolve_task_id).
+		let taskId = run.status === 'paused' ? run.taskId : run.id;
+		if (run.status === 'running') {
+			if (held.length === 0) {
+				await new Promise<void>((resolve) => {
+					const timer = setTimeout(resolve, SNAPSHOT_TASK_WAIT_MS);
+					heard = () => {
+						clearTimeout(timer);
+						resolve();
+					};
+				});
+			}
+			if (held.length > 0) taskId = run.taskId;
+		}
+		const live = held;
+		// From here on, live events go straight out.
+		held = undefined;
+		heard = undefined;
+		for (const event of snapshotEvents(run, taskId)) send(event.json, event.name);
+		for (const event of live) send(event.json, event.name);
+	}
+	await closed;
 }

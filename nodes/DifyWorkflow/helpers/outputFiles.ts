@@ -57,10 +57,11 @@ export async function finalItem(
 		const fetched = await transport.download(itemIndex, file.url, download.maxBytes);
 		item.binary ??= {};
 		// A stream: n8n writes it to its binary store as it arrives (filesystem, S3) instead of holding it.
+		// The name and type end up in the binary's metadata, which the items' redaction does not reach.
 		item.binary[property] = await ctx.helpers.prepareBinaryData(
 			fetched.body,
-			file.filename,
-			file.mime_type || fetched.contentType || 'application/octet-stream',
+			file.filename === undefined ? undefined : transport.redact(file.filename),
+			transport.redact(file.mime_type || fetched.contentType || 'application/octet-stream'),
 		);
 	}
 	return item;

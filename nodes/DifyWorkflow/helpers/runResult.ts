@@ -180,7 +180,11 @@ export class RunAggregator {
 
 	private remember(event: Envelope): void {
 		if (typeof event.workflow_run_id === 'string') this.workflowRunId = event.workflow_run_id;
-		if (typeof event.task_id === 'string') this.taskId = event.task_id;
+		// The task id the run's own events gave is kept: on the events endpoint Dify puts the run id
+		// where it does not know the task (a finished run's frame, a snapshot with no live event yet),
+		// and a stop sent to that id stops nothing.
+		const taskId = event.task_id;
+		if (this.taskId === null && typeof taskId === 'string' && taskId !== this.workflowRunId) this.taskId = taskId;
 		const data = event.data;
 		if (data && typeof data === 'object') {
 			if (typeof data.workflow_id === 'string') this.workflowId = data.workflow_id;

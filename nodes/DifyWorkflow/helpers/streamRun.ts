@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
@@ -6,6 +8,7 @@ import type { DifyTransport, StreamResponse } from '../transport/request';
 import { isBrokenStream } from '../transport/request';
 import type { DifySseFrame, EventNameSet } from '../transport/sse';
 import type { DifyBlockingRunResponse, DifyRunResult, OperationItem } from '../types';
+import { ProgressClock } from '../transport/silence';
 import { LiveText } from './liveText';
 import { finalItem } from './outputFiles';
 import { attachRunDetails } from './runFailure';
@@ -23,12 +26,18 @@ export interface RunStreamRequest {
 	/** The run's end user: re-attaching and stopping need the same one. */
 	user: string;
 	output: 'final' | 'events';
-	/** The longest silence, for the first stream and every re-attached one. */
+	/** The longest silence of the run, across the first stream and every re-attached one. */
 	timeoutMs: number;
 	/** Opens the stream; `only` names the events the reader needs (the rest may be dropped unread). */
-	open: (only: EventNameSet | undefined) => Promise<StreamResponse>;
-	/** Re-attach through `GET /workflow/{id}/events` when the stream breaks off. */
+	open: (only: EventNameSet | undefined, progress: ProgressClock) => Promise<StreamResponse>;
+	/** Re-attach through `GET /workflow/{id}/events` when the stream breaks off or Dify closes it. */
 	reattach: boolean;
+	/**
+	 * Re-attach with Dify's state snapshot, which replays what the run did while the node was away
+	 * (and its whole history, which the item drops where it already holds it). Off for a watch that
+	 * began without one: its items start where the watch began.
+	 */
+	snapshotOnReattach: boolean;
 	/** workflow_paused does not end the run: the node reads on to workflow_finished. */
 	continueOnPause?: boolean;
 	/** Download Output Files, with its size limit. */
@@ -45,13 +54,23 @@ export const REATTACHED_EVENT = 'reattached';
 const REATTACH_NOTE =
 	'Events Dify published while the node was disconnected are not replayed (text chunks among them); node events replayed from Dify\'s state snapshot carry no inputs or outputs. The final result always comes from workflow_finished.';
 
-/** A stream may be re-attached this many times in one run: a connection that keeps breaking is an error. */
-const MAX_REATTACHMENTS = 5;
+/**
+ * Re-attachments in a row that brought nothing: a connection that keeps breaking, or closing at
+ * once, is an error. A stream that carried an event, or that Dify held open and closed when it
+ * grew quiet, does not count: a run may go quiet for as long as the Timeout allows.
+ */
+const MAX_FRUITLESS_REATTACHMENTS = 5;
+
+/** A stream that ended sooner than this without an event was cut, not held open by Dify. */
+const QUICK_CLOSE_MS = 250;
+
+/** How long a stopped execution waits for the run's events to name its task, so that the stop reaches it. */
+const TASK_DISCOVERY_MS = 5_000;
 
 /** Snapshot frames of the events endpoint open with `task_id` (live frames with `workflow_run_id`). */
 const REPLAY_PREFIXES = ['{"event":"', '{"event": "'];
 
-/** Which replayed events the item list already holds: node executions, forms, the run's start. */
+/** Which replayed events the item list already holds: node executions, forms, pauses, the run's start. */
 function identity(event: IDataObject): string | undefined {
 	const data = (event.data ?? {}) as IDataObject;
 	switch (event.event) {
@@ -62,6 +81,13 @@ function identity(event: IDataObject): string | undefined {
 			return `${event.event}:${String(data.id)}`;
 		case 'human_input_required':
 			return `human_input_required:${String(data.form_id)}`;
+		case 'workflow_paused': {
+			// A run may pause again at other forms: one pause is told from another by the forms it waits for.
+			const reasons = Array.isArray(data.reasons) ? (data.reasons as IDataObject[]) : [];
+			const forms = reasons.map((reason) => String(reason?.form_id ?? '')).filter(Boolean);
+			const nodes = Array.isArray(data.paused_nodes) ? data.paused_nodes.map(String) : [];
+			return `workflow_paused:${(forms.length > 0 ? forms : nodes).sort().join(',')}`;
+		}
 		default:
 			return undefined;
 	}
@@ -114,8 +140,25 @@ export async function blockingItem(
 /**
  * A stopped n8n execution closes the stream at once, but Dify would go on running (and spending
  * tokens): ask it to stop the task too. Best effort, and bounded, since n8n is waiting to stop.
+ * Dify stops by task id only; where the events read so far named none (a watch that saw only the
+ * snapshot's stand-in id), the run's next live event names it.
  */
-async function stopCancelledRun(transport: DifyTransport, itemIndex: number, taskId: string, user: string) {
+async function stopCancelledRun(
+	ctx: IExecuteFunctions,
+	transport: DifyTransport,
+	itemIndex: number,
+	run: Partial<DifyRunResult>,
+	user: string,
+): Promise<void> {
+	const runId = run.workflow_run_id;
+	const taskId = run.task_id ?? (runId ? await discoverTaskId(transport, itemIndex, runId, user) : undefined);
+	if (!taskId) {
+		ctx.logger.warn(
+			`Dify Workflow: the execution was stopped, but Dify run ${runId ?? '(unknown)'} could not be stopped: Dify stops a run by its task id, which only the run's own events carry, and none arrived within ${TASK_DISCOVERY_MS / 1000} s. Stop it in Dify if it is still running.`,
+			{ node: ctx.getNode().name, itemIndex },
+		);
+		return;
+	}
 	try {
 		await transport.json(itemIndex, {
 			method: 'POST',
@@ -129,28 +172,58 @@ async function stopCancelledRun(transport: DifyTransport, itemIndex: number, tas
 	}
 }
 
+/** Listens to a run's live events for the task id they carry; undefined when none comes in time. */
+async function discoverTaskId(transport: DifyTransport, itemIndex: number, runId: string, user: string): Promise<string | undefined> {
+	const until = Date.now() + TASK_DISCOVERY_MS;
+	try {
+		const stream = await transport.stream(itemIndex, {
+			method: 'GET',
+			path: `/workflow/${runId}/events`,
+			query: { user },
+			timeoutMs: TASK_DISCOVERY_MS,
+			timeoutParameter: 'Timeout',
+			ignoreCancel: true,
+			retry: 'none',
+		});
+		if (stream.kind !== 'events') return undefined;
+		for await (const batch of stream.frames) {
+			for (const frame of batch) {
+				const taskId = transport.event<{ task_id?: unknown }>(itemIndex, frame).task_id;
+				if (typeof taskId === 'string' && taskId !== runId) return taskId;
+			}
+			if (Date.now() >= until) return undefined;
+		}
+	} catch {
+		// No events endpoint (Dify before 1.14), the run has ended, or nothing came: nothing to stop.
+	}
+	return undefined;
+}
+
 /**
- * Opens the run's events again after its stream broke off. With a state snapshot Dify replays the
- * run so far (and a paused run closes at once with workflow_paused). Undefined when this Dify has
- * no events endpoint (before 1.14: 404 or 405).
+ * Opens the run's events again after its stream ended early. With a state snapshot Dify replays
+ * the run so far (and a paused run closes at once with workflow_paused, unless continuing on
+ * pause). Undefined when this Dify has no events endpoint (before 1.14: 404 or 405).
  */
 async function reattachStream(
 	transport: DifyTransport,
 	request: RunStreamRequest,
 	runId: string,
 	only: EventNameSet | undefined,
+	progress: ProgressClock,
+	afterBreak: boolean,
 ): Promise<StreamResponse | undefined> {
 	const opened = transport.stream(request.itemIndex, {
 		method: 'GET',
 		path: `/workflow/${runId}/events`,
 		query: {
 			user: request.user,
-			include_state_snapshot: 'true',
+			include_state_snapshot: request.snapshotOnReattach && afterBreak ? 'true' : undefined,
 			continue_on_pause: request.continueOnPause ? 'true' : undefined,
 		},
 		timeoutMs: request.timeoutMs,
 		timeoutParameter: 'Timeout',
 		only,
+		progress,
 	});
 	return await opened.catch(async (error: unknown) => {
 		const status = error instanceof NodeApiError ? error.httpCode : undefined;
@@ -165,31 +238,37 @@ export async function consumeRunStream(
 ): Promise<OperationItem[]> {
 	const { itemIndex, user } = request;
 	const keepEvents = request.output === 'events';
-	const streamsText = LiveText.wanted(ctx);
+	const live = LiveText.create(ctx, itemIndex, {
+		variables: request.streamVariables,
+		reasoning: request.streamReasoning,
+		redaction: transport.liveRedaction(),
+		redact: (text) => transport.redact(text),
+	});
 	// Only the run's own events matter to a final result: text chunks are dropped unread.
-	const only = keepEvents || streamsText ? undefined : AGGREGATED_EVENTS;
-	let stream = await request.open(only);
+	const only = keepEvents || live !== undefined ? undefined : AGGREGATED_EVENTS;
+	const progress = new ProgressClock();
+	let stream = await request.open(only, progress);
 	if (stream.kind === 'json') {
 		// A server or proxy that would not stream answered as if blocking: same result, no events.
 		return await blockingItem(ctx, transport, itemIndex, stream.body as DifyBlockingRunResponse, request.download);
 	}
+	live?.begin();
 
 	const aggregator = new RunAggregator(request.continueOnPause);
 	const emitted: IDataObject[] = [];
-	const live = streamsText ? LiveText.open(ctx, itemIndex, request.streamVariables) : undefined;
-	const reasoning = live !== undefined && request.streamReasoning === true;
 	const parse = (frame: DifySseFrame) => transport.event<IDataObject>(itemIndex, frame);
 	/** What the item list holds of the events a snapshot may replay; kept once a stream was re-attached. */
 	let listed: Set<string> | undefined;
-	let reattachments = 0;
+	let fruitless = 0;
+	/** Whether an event arrived since the item last marked a re-attachment. */
+	let eventsSinceMark = true;
 	try {
 		/** Reads one stream to its end or its terminal event. */
 		const read = async (frames: AsyncIterable<DifySseFrame[]>) => {
 			reading: for await (const batch of frames) {
 				for (const frame of batch) {
 					const name = frame.name;
-					const wanted = keepEvents || (live !== undefined && (name === 'text_chunk' || (reasoning && name === 'reasoning_chunk')));
-					const event = wanted ? parse(frame) : undefined;
+					const event = keepEvents || live?.carries(name) ? parse(frame) : undefined;
 					if (keepEvents) {
 						if (listed !== undefined) {
 							const key = identity(event as IDataObject);
@@ -200,53 +279,62 @@ export async function consumeRunStream(
 						}
 						emitted.push(event as IDataObject);
 					}
-					if (live !== undefined && event !== undefined) {
-						if (name === 'text_chunk') live.text(event);
-						else if (name === 'reasoning_chunk') live.reasoning(event);
-					}
+					if (live !== undefined && event !== undefined) live.forward(name, event);
 					if (aggregator.accept(name, frame, (unparsed) => event ?? parse(unparsed))) break reading;
 				}
 			}
 		};
 		for (;;) {
+			const openedAt = performance.now();
+			const before = progress.reading;
 			// A broken connection may be re-attached; any other failure ends the item.
 			const broke = await read(stream.frames).then(
 				() => undefined,
 				async (error: unknown) => (isBrokenStream(error) ? (error as Error) : await Promise.reject(error)),
 			);
 			if (aggregator.outcome()) break;
+			const progressed = progress.reading !== before;
+			if (progressed) eventsSinceMark = true;
+			// Ends at once with nothing on them count; a stream Dify held open does not, however it ended.
+			fruitless = progressed ? 0 : performance.now() - openedAt < QUICK_CLOSE_MS ? fruitless + 1 : fruitless;
 			const run = aggregator.knownRun();
-			if (!request.reattach || !run.workflow_run_id || transport.cancelled || reattachments >= MAX_REATTACHMENTS) {
+			if (!request.reattach || !run.workflow_run_id || transport.cancelled || fruitless >= MAX_FRUITLESS_REATTACHMENTS) {
 				if (broke) throw broke;
 				break;
 			}
-			const next = await reattachStream(transport, request, run.workflow_run_id, only);
+			// A clean end without a terminal event is Dify closing a stream that went quiet (300 s without an
+			// event): nothing was missed, so no snapshot is replayed, and none of it is a new event either.
+			const next = await reattachStream(transport, request, run.workflow_run_id, only, progress, broke !== undefined);
 			if (!next || next.kind !== 'events') {
 				if (broke) throw broke;
 				break;
 			}
-			reattachments++;
-			const why = broke ? broke.message : 'the event stream ended before the run did';
+			stream = next;
+			const why = broke ? broke.message : 'Dify closed the event stream of a run that sent no event for a while';
+			if (!broke || !eventsSinceMark) {
+				ctx.logger.debug(`Dify Workflow: ${why}; re-attached to run ${run.workflow_run_id}`, { node: ctx.getNode().name, itemIndex });
+				continue;
+			}
 			ctx.logger.warn(`Dify Workflow: ${why}; re-attached to run ${run.workflow_run_id} through its events endpoint`, {
 				node: ctx.getNode().name,
 				itemIndex,
 			});
+			eventsSinceMark = false;
 			if (keepEvents) {
 				listed ??= new Set(emitted.map(identity).filter((key): key is string => key !== undefined));
+				const marks = emitted.filter((event) => event.event === REATTACHED_EVENT).length;
 				emitted.push({
 					event: REATTACHED_EVENT,
 					workflow_run_id: run.workflow_run_id,
 					task_id: run.task_id ?? null,
-					data: { after_events: emitted.length - (reattachments - 1), reason: why, note: REATTACH_NOTE },
+					data: { after_events: emitted.length - marks, reason: why, note: REATTACH_NOTE },
 				});
 			}
-			stream = next;
 		}
 	} catch (error) {
-		const run = aggregator.knownRun();
-		if (transport.cancelled && run.task_id) await stopCancelledRun(transport, itemIndex, run.task_id, user);
+		if (transport.cancelled) await stopCancelledRun(ctx, transport, itemIndex, aggregator.knownRun(), user);
 		live?.fail((error as Error).message);
-		throw attachRunDetails(error as Error, { run, emitted: keepEvents ? emitted : undefined });
+		throw attachRunDetails(error as Error, { run: aggregator.knownRun(), emitted: keepEvents ? emitted : undefined });
 	}
 	const outcome = aggregator.outcome();
 	const failure = outcomeFailure(ctx, itemIndex, outcome, aggregator, (text) => transport.redact(text), keepEvents ? emitted : undefined);

@@ -73,13 +73,18 @@ function adviceFor(failure: DifyHttpFailure, hints: ErrorHints): string {
 	}
 	const hinted = hints[code] ?? hints[String(failure.status)];
 	if (hinted) return hinted;
-	if (failure.status === 404 && !/\/v1$/.test(new URL(failure.baseUrl).pathname)) {
-		return `The base URL ${failure.baseUrl} does not end with /v1, where Dify serves its API. Set the Base URL of the Dify API credential to ${failure.baseUrl}/v1 (or your Dify's API address).`;
-	}
+	const missingV1 = missingV1Advice(failure);
+	if (missingV1) return missingV1;
 	if (ADVICE_BY_CODE[code]) return ADVICE_BY_CODE[code];
 	if (ADVICE_BY_STATUS[failure.status]) return ADVICE_BY_STATUS[failure.status];
 	if (failure.status >= 500) return ADVICE_BY_CODE.internal_server_error;
 	return `Dify answered HTTP ${failure.status}.`;
+}
+
+/** A 404 under a base URL that does not end with /v1: the usual cause, said plainly. */
+function missingV1Advice(failure: DifyHttpFailure): string | undefined {
+	if (failure.status !== 404 || /\/v1$/.test(new URL(failure.baseUrl).pathname)) return undefined;
+	return `The base URL ${failure.baseUrl} does not end with /v1, where Dify serves its API. Set the Base URL of the Dify API credential to ${failure.baseUrl}/v1 (or your Dify's API address).`;
 }
 
 function pageTitle(html: string): string | undefined {
@@ -110,9 +115,10 @@ export function httpFailureToError(
 		(failure.contentType?.includes('html') ? pageTitle(snippet) : undefined) ??
 		snippet.replace(/\s+/g, ' ').trim().slice(0, 200);
 	const proxyHint =
-		failure.status >= 500
+		missingV1Advice(failure) ??
+		(failure.status >= 500
 			? 'A proxy or gateway in front of Dify answered instead of Dify, which is down or overloaded. Retry later or check the Dify server.'
-			: `Something other than Dify's API answered at ${failure.baseUrl}. Check the Base URL of the Dify API credential (it must end with /v1).`;
+			: `Something other than Dify's API answered at ${failure.baseUrl}. Check the Base URL of the Dify API credential (it must end with /v1).`);
 	return new NodeApiError(
 		node,
 		{ message: shown, status: failure.status } as JsonObject,
@@ -123,6 +129,15 @@ export function httpFailureToError(
 			itemIndex,
 		},
 	);
+}
+
+/**
+ * The `code` of Dify's error body behind an error, or undefined when what answered was not Dify's
+ * API JSON (a router's HTML 404, a proxy page) or nothing answered.
+ */
+export function difyCodeOf(error: unknown): string | undefined {
+	const response = (error as { errorResponse?: { code?: unknown } } | undefined)?.errorResponse;
+	return typeof response?.code === 'string' && response.code !== '' ? response.code : undefined;
 }
 
 /** Network-level failure codes (Node, undici, OpenSSL) and what they mean for the user. */

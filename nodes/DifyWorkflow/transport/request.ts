@@ -14,7 +14,8 @@ import type { RetryPolicy } from './retry';
 import { MAX_RETRIES, retryDelayMs, sleep } from './retry';
 import { encodeMultipart } from './multipart';
 import { CancelRelay } from './cancelRelay';
-import { SilenceWatch } from './silence';
+import { StreamRedaction } from './redaction';
+import { ProgressClock, SilenceWatch } from './silence';
 import type { DifySseFrame, EventNameSet } from './sse';
 import { parseFrame, SseFrameError, SseFrameReader } from './sse';
 
@@ -52,6 +53,11 @@ export interface StreamCall extends CallBase {
 	only?: EventNameSet;
 	/** Names the parameter that sets timeoutMs, for the message of a silent stream. */
 	timeoutParameter: string;
+	/**
+	 * The run's progress so far, when this stream goes on from an earlier one: the silence allowed
+	 * (timeoutMs) then counts from the run's last event, not from this request.
+	 */
+	progress?: ProgressClock;
 }
 
 export interface UploadCall extends CallBase {
@@ -238,7 +244,9 @@ export class DifyTransport {
 	async stream(itemIndex: number, call: StreamCall): Promise<StreamResponse> {
 		const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 		const silence = new AbortController();
-		const watch = new SilenceWatch(timeoutMs, () => silence.abort(new SilenceTimeout(timeoutMs)));
+		const clock = call.progress ?? new ProgressClock();
+		const left = Math.max(1, timeoutMs - clock.quietFor());
+		const watch = new SilenceWatch(timeoutMs, () => silence.abort(new SilenceTimeout(timeoutMs)), clock);
 		const method = call.method ?? 'POST';
 		let response: Dispatcher.ResponseData;
 		try {
@@ -250,11 +258,12 @@ export class DifyTransport {
 					? { accept: 'text/event-stream' }
 					: { body: JSON.stringify(call.body), contentType: 'application/json', accept: 'text/event-stream' },
 				silence.signal,
-				Date.now() + timeoutMs,
+				Date.now() + left,
 			);
 		} catch (error) {
 			watch.stop();
-			throw this.silenceError(error, silence.signal, call, itemIndex, false) ?? error;
+			// A re-attached stream that times out before it starts is still the run's silence.
+			throw this.silenceError(error, silence.signal, call, itemIndex, clock.started) ?? error;
 		}
 		const contentType = headerValue(response.headers, 'content-type');
 		if (!contentType.includes('text/event-stream')) {
@@ -262,6 +271,7 @@ export class DifyTransport {
 			return { kind: 'json', body: await this.readJson(itemIndex, response, call) };
 		}
 		const body = response.body;
+		clock.begin();
 		const read = async function* (this: DifyTransport): AsyncGenerator<DifySseFrame[]> {
 			try {
 				const reader = new SseFrameReader(call.only);
@@ -635,6 +645,11 @@ export class DifyTransport {
 			description: `Keep-alive pings do not count as progress. Raise the ${call.timeoutParameter} option if a step of the workflow really runs longer without sending events; otherwise check the run in Dify (a run that fails before it starts may send nothing in Dify 1.13).`,
 			itemIndex,
 		});
+	}
+
+	/** Removes the API key from text sent on in pieces, a piece at a time (live text to a streaming caller). */
+	liveRedaction(): StreamRedaction {
+		return new StreamRedaction(this.apiKey);
 	}
 
 	/** Removes the API key from text that came from elsewhere (a proxy echoing headers, say). */

@@ -312,8 +312,10 @@ export async function execute(
 		user,
 		output: this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events',
 		timeoutMs,
-		open: async (only) => await transport.stream(itemIndex, { path, body, timeoutMs, timeoutParameter: 'Timeout', hints, only }),
+		open: async (only, progress) =>
+			await transport.stream(itemIndex, { path, body, timeoutMs, timeoutParameter: 'Timeout', hints, only, progress }),
 		reattach: options.reattach !== false,
+		snapshotOnReattach: true,
 		download,
 		streamVariables: options.streamVariables,
 		streamReasoning: options.streamReasoning,

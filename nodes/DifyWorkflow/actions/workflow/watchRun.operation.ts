@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import { readRequiredText, readUuid, RUN_ID_ADVICE } from '../../helpers/parameters';
+import { missingEventsEndpoint } from '../../helpers/eventsEndpoint';
 import { consumeRunStream } from '../../helpers/streamRun';
 import type { DifyTransport } from '../../transport/request';
 import type { OperationItem } from '../../types';
@@ -110,28 +111,36 @@ export async function execute(
 	const timeoutMs = Math.max(1, Number(options.timeout) || DEFAULT_TIMEOUT_SECONDS) * 1000;
 	const continueOnPause = options.continueOnPause === true;
 	const hints = {
-		not_found: `Dify found no run ${runId} of this app started by the user "${user}". Watch Run needs the workflow_run_id (not the task_id) and the same User the run was started with. Dify before 1.14 has no events endpoint: follow the run with Get Run there.`,
+		not_found: `Dify found no run ${runId} of this app started by the user "${user}". Watch Run needs the workflow_run_id (not the task_id) and the same User the run was started with.`,
 	};
+	const snapshot = options.includeStateSnapshot === true;
 	return await consumeRunStream(this, transport, {
 		itemIndex,
 		user,
 		output,
 		timeoutMs,
 		continueOnPause,
-		open: async (only) =>
-			await transport.stream(itemIndex, {
-				method: 'GET',
-				path: `/workflow/${runId}/events`,
-				query: {
-					user,
-					include_state_snapshot: options.includeStateSnapshot ? 'true' : undefined,
-					continue_on_pause: continueOnPause ? 'true' : undefined,
-				},
-				timeoutMs,
-				timeoutParameter: 'Timeout',
-				hints,
-				only,
-			}),
+		open: async (only, progress) =>
+			await transport
+				.stream(itemIndex, {
+					method: 'GET',
+					path: `/workflow/${runId}/events`,
+					query: {
+						user,
+						include_state_snapshot: snapshot ? 'true' : undefined,
+						continue_on_pause: continueOnPause ? 'true' : undefined,
+					},
+					timeoutMs,
+					timeoutParameter: 'Timeout',
+					hints,
+					only,
+					progress,
+				})
+				.catch(async (error: unknown) => {
+					throw (await missingEventsEndpoint(this, transport, itemIndex, error, 'Watch Run')) ?? error;
+				}),
 		reattach: true,
+		// A watch's items begin where it began: a re-attach asks for history only when the watch did.
+		snapshotOnReattach: snapshot,
 	});
 }
