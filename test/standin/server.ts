@@ -91,6 +91,8 @@ export interface RecordedRequest {
 	headers: Record<string, string | string[] | undefined>;
 	/** The body, when it parsed as JSON. */
 	json?: unknown;
+	/** The events endpoint: how many events (replayed and live) this request was sent so far. */
+	eventsSent?: number;
 	multipart?: MultipartSummary;
 }
 
@@ -608,6 +610,7 @@ class Standin implements DifyStandin {
 			snapshot: flag('include_state_snapshot'),
 			continueOnPause: flag('continue_on_pause'),
 			cutAfterEvents: ctx.cutAfterEvents,
+			onSent: () => (ctx.record.eventsSent = (ctx.record.eventsSent ?? 0) + 1),
 		});
 	}
 

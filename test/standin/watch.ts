@@ -16,6 +16,8 @@ export interface WatchOptions {
 	continueOnPause: boolean;
 	/** A fault: the connection breaks inside the event after this many. */
 	cutAfterEvents?: number;
+	/** Called for every event written to this client. */
+	onSent?: () => void;
 }
 
 /** Whether the run has ended for good: the events endpoint then answers with one frame. */
@@ -125,6 +127,7 @@ export async function watchRun(
 			return;
 		}
 		void writer.event(json);
+		options.onSent?.();
 		quiet();
 		if (terminal.has(name)) finish();
 	};

@@ -103,8 +103,16 @@ export class RunAggregator {
 	private seen = 0;
 	private ended: StreamOutcome | undefined;
 
-	/** With `continueOnPause`, workflow_paused does not end the run: only workflow_finished or error does. */
-	constructor(private readonly continueOnPause = false) {}
+	/**
+	 * With `continueOnPause`, workflow_paused does not end the run: only workflow_finished or error
+	 * does. `runId` is the run's id when it is known before any event (a watch).
+	 */
+	constructor(
+		private readonly continueOnPause = false,
+		runId?: string,
+	) {
+		this.workflowRunId = runId ?? null;
+	}
 
 	/**
 	 * Takes one frame, by name, with a way to parse it; returns true when the frame ended the run.

@@ -25,6 +25,8 @@ export interface RunStreamRequest {
 	itemIndex: number;
 	/** The run's end user: re-attaching and stopping need the same one. */
 	user: string;
+	/** The run's id, when it is known before its first event (a watch). */
+	runId?: string;
 	output: 'final' | 'events';
 	/** The longest silence of the run, across the first stream and every re-attached one. */
 	timeoutMs: number;
@@ -254,7 +256,7 @@ export async function consumeRunStream(
 	}
 	live?.begin();
 
-	const aggregator = new RunAggregator(request.continueOnPause);
+	const aggregator = new RunAggregator(request.continueOnPause, request.runId);
 	const emitted: IDataObject[] = [];
 	const parse = (frame: DifySseFrame) => transport.event<IDataObject>(itemIndex, frame);
 	/** What the item list holds of the events a snapshot may replay; kept once a stream was re-attached. */

@@ -117,6 +117,7 @@ export async function execute(
 	return await consumeRunStream(this, transport, {
 		itemIndex,
 		user,
+		runId,
 		output,
 		timeoutMs,
 		continueOnPause,
