@@ -233,6 +233,28 @@ describe('re-attach', () => {
 });
 
 describe('Dify 1.15+ stream behaviours', () => {
+	it('reasoning goes live only with Stream Reasoning Too, in both outputs, and only for an LLM node that Stream Text Of names', async () => {
+		const sent = await rawRun(standin.url, standin.apiKey, { topic: 'x', scenario: 'reasoning' });
+		const answer = sent.filter((event) => event.event === 'text_chunk').map((event) => (event.data as { text: string }).text).join('');
+		const llmNode = String((sent.find((event) => event.event === 'reasoning_chunk')?.data as IDataObject).node_id);
+		const thinking = '標高を確認する。三七七六メートル。';
+		const live = async (output: string, options: IDataObject) => {
+			const chunks: StreamChunk[] = [];
+			const result = await node(runParameters({ topic: 'x', scenario: 'reasoning' }, { output, options }), { onChunk: (chunk) => chunks.push(chunk) });
+			expect(result.error).toBeUndefined();
+			return chunks.filter((chunk) => chunk.type === 'item').map((chunk) => chunk.content).join('');
+		};
+		for (const output of ['final', 'events']) {
+			expect(await live(output, {})).toBe(answer);
+			expect(await live(output, { streamReasoning: false, streamVariables: `${llmNode}.text` })).toBe(answer);
+			expect(await live(output, { streamReasoning: true })).toBe(`${thinking}${answer}`);
+			expect(await live(output, { streamReasoning: true, streamVariables: `${llmNode}.text` })).toBe(`${thinking}${answer}`);
+			// A bare variable name names no node: its text goes, nobody's reasoning does.
+			expect(await live(output, { streamReasoning: true, streamVariables: 'text' })).toBe(answer);
+			expect(await live(output, { streamReasoning: true, streamVariables: 'other_node.answer' })).toBe('');
+		}
+	});
+
 	it('the early-failure pair is the failed-run error with Dify\'s message', async () => {
 		const result = await node(runParameters({ topic: 42 }, { options: { validateInputs: false } }));
 		expect(result.error?.message).toBe("The Dify workflow run failed: (type 'text-input') topic in input form must be a string");

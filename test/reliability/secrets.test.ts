@@ -8,7 +8,9 @@ import { everythingKept, failOnProcessFaults } from './harness';
 import { BAD_INPUTS, runBadInput } from './inputs';
 import type { Played } from './scenarios';
 import { FAULTS, localPlay, runOperation, SHORT_TIMEOUT_S } from './scenarios';
-import { beginStream, frame, RunEvents } from './servers';
+import { runDifyNode } from '../integration/dify-node';
+import type { StreamChunk } from '../engine/run-workflow';
+import { beginStream, frame, readRequest, RunEvents, startLocalServer, writeApart } from './servers';
 
 const output = captureOutput();
 failOnProcessFaults();
@@ -134,4 +136,77 @@ describe('secrets', () => {
 		// The capture saw the runs: n8n's debug log names each node run that failed.
 		expect(output.logged(/Running node "Dify Workflow" finished with error/).length).toBeGreaterThan(20);
 	}, 60_000);
+});
+
+/**
+ * A run whose text quotes the Authorization header, split across chunks at awkward places, then
+ * fails with a message that quotes it again; its output file is named after it.
+ */
+async function echoInLiveText(req: IncomingMessage, res: ServerResponse): Promise<void> {
+	if (req.url?.startsWith('/files/')) {
+		res.writeHead(200, { 'Content-Type': `text/plain; note=${authorization(req) || 'none'}` });
+		res.end('figures\n');
+		return;
+	}
+	const run = new RunEvents();
+	const key = authorization(req).replace(/^Bearer /, '');
+	const fail = req.url?.includes('fail') || (await readRequest(req)).includes('"fail"');
+	res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
+	res.socket?.setNoDelay(true);
+	await writeApart(res, frame(run.started()));
+	// Each piece in its own network read: the key is whole in none of them.
+	for (const piece of ['the key is ', key.slice(0, 7), key.slice(7, 19), `${key.slice(19)} and again ${key.slice(0, 3)}`, `${key.slice(3)}.`]) {
+		await writeApart(res, frame(run.textChunk(piece)));
+	}
+	const report = { dify_model_identity: '__dify__file__', filename: `report ${key}.txt`, mime_type: `text/plain; k=${key}`, url: '/files/report?sign=x' };
+	const finished = run.finished({ report });
+	if (fail) Object.assign(finished.data as IDataObject, { status: 'failed', error: `upstream rejected ${key}` });
+	res.end(frame(finished));
+}
+
+describe('secrets in what is sent live and in binary metadata', () => {
+	async function streamed(inputs: IDataObject, output: 'final' | 'events') {
+		const server = await startLocalServer(echoInLiveText);
+		try {
+			const chunks: StreamChunk[] = [];
+			const run = await runDifyNode({
+				parameters: {
+					resource: 'workflow',
+					operation: 'run',
+					inputs: JSON.stringify(inputs),
+					user: 'u',
+					responseMode: 'streaming',
+					output,
+					options: { downloadFiles: true, validateInputs: false },
+				} as never,
+				baseUrl: server.url,
+				apiKey: SECRET,
+				continueOnFail: true,
+				onChunk: (chunk) => chunks.push(chunk),
+			});
+			return { run, chunks };
+		} finally {
+			await server.close();
+		}
+	}
+
+	it.each(['final', 'events'] as const)('live text (%s output) has the key masked even when it arrives split, and no key in the failure it streams', async (output) => {
+		const ok = await streamed({ topic: 'x' }, output);
+		const text = ok.chunks.filter((chunk) => chunk.type === 'item').map((chunk) => chunk.content).join('');
+		expect(text).toBe('the key is *** and again ***.');
+		expect(ok.chunks.at(-1)?.type).toBe('end');
+
+		const failed = await streamed({ topic: 'fail' }, output);
+		const sent = failed.chunks.map((chunk) => `${chunk.type}:${chunk.content ?? ''}`);
+		expect(sent.at(-1)).toBe('error:The Dify workflow run failed: upstream rejected ***');
+		expect(sent.join('\n')).not.toContain(SECRET_CORE);
+	});
+
+	it('a downloaded output file’s name and type in the binary metadata have the key masked', async () => {
+		const { run } = await streamed({ topic: 'x' }, 'final');
+		expect(run.error).toBeUndefined();
+		const binary = run.items[0].binary?.report;
+		expect(binary).toMatchObject({ fileName: 'report ***.txt', mimeType: 'text/plain; k=***' });
+		expect(JSON.stringify(run.items[0].binary)).not.toContain(SECRET_CORE);
+	});
 });

@@ -178,7 +178,7 @@ const properties: INodeProperties[] = [
 				type: 'boolean',
 				default: false,
 				description:
-					"Whether Stream Text Of also forwards the model's reasoning (Dify 1.15+ reasoning_chunk events, for LLM nodes whose reasoning format is separated)",
+					"Whether the live text also carries the model's reasoning (Dify 1.15+ reasoning_chunk events, for LLM nodes whose reasoning format is separated), in either Output. With Stream Text Of set, only the reasoning of the LLM nodes it names by selector (node_id.variable).",
 			},
 			{
 				displayName: 'Stream Text Of',
