@@ -1,30 +1,12 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-
-import type { ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
-
 import { DifyApi } from '../../credentials/DifyApi.credentials';
 import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
+import { closedPort } from '../reliability/servers';
+import { testCredential } from './credential-tester';
 import { standinPerFile } from './standin-per-file';
 
 const standin = standinPerFile();
 const node = new DifyWorkflow();
 
-/** What n8n's credential tester does with this credential: the node's test, given the form's data. */
-async function testCredential(data: { baseUrl: string; apiKey: string }): Promise<INodeCredentialTestResult> {
-	const entry = node.description.credentials?.find((credential) => credential.name === 'difyApi');
-	const test = node.methods.credentialTest[entry?.testedBy as keyof typeof node.methods.credentialTest];
-	const credential: ICredentialsDecrypted = { id: 'c1', name: 'Dify API', type: 'difyApi', data };
-	return await test.call({ logger: undefined } as never, credential);
-}
-
-async function closedPort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
 
 describe('the credential test gives the node’s own messages', () => {
 	// n8n prefers a credential's own test request over a node's testedBy: there must be none.

@@ -5,9 +5,8 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 
-import { createDifyTransport } from '../transport/request';
+import { probeAppInfo } from '../transport/credentialProbe';
 import type { DifyCredentials } from '../transport/request';
-import type { DifyAppInfo } from '../types';
 
 /** The test runs outside any workflow: errors still need a node to belong to. */
 const CREDENTIAL_TEST_NODE: INode = {
@@ -20,22 +19,25 @@ const CREDENTIAL_TEST_NODE: INode = {
 };
 
 /**
- * The credential's Test button: GET /info through the node's own transport, so a refused
- * connection, an unknown host, a TLS problem or a 401/403/404 reads exactly as it does in a run.
- * A test answers at once: no retries.
+ * The credential's Test button: GET /info through n8n's own HTTP client, under the instance's
+ * outbound policy, with the node's wording: a refused connection, an unknown host, a TLS problem,
+ * a blocked address or a 401/403/404 reads exactly as it does in a run. A test answers at once:
+ * no retries.
  */
 export async function difyApiTest(
 	this: ICredentialTestFunctions,
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
 	const data = (credential.data ?? {}) as Partial<DifyCredentials>;
+	// A credential test's context offers n8n's HTTP client only as this helper (n8n 2.41 and 1.x);
+	// httpRequest and an outbound policy for the node's own client are not there.
+	// eslint-disable-next-line @n8n/community-nodes/no-deprecated-workflow-functions
+	const request = this.helpers?.request;
+	if (typeof request !== 'function') {
+		return { status: 'Error', message: 'This n8n gives credential tests no HTTP client: save the credential and try it in a run.' };
+	}
 	try {
-		const transport = await createDifyTransport({
-			getCredentials: async <T>() => data as T,
-			getNode: () => CREDENTIAL_TEST_NODE,
-			logger: this.logger,
-		});
-		const info = await transport.json<DifyAppInfo>(0, { method: 'GET', path: '/info', retry: 'none' });
+		const info = await probeAppInfo(request, CREDENTIAL_TEST_NODE, data);
 		return { status: 'OK', message: `Connected to the Dify app "${info.name}"` };
 	} catch (error) {
 		const { message, description } = error as { message: string; description?: string | null };

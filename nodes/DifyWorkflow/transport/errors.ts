@@ -1,5 +1,5 @@
 import type { INode, JsonObject } from 'n8n-workflow';
-import { NodeApiError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { DifyErrorBody } from '../types';
 
@@ -216,4 +216,76 @@ export function streamErrorToError(
 		httpCode: event.status ? String(event.status) : undefined,
 		itemIndex,
 	});
+}
+
+/** Dify's error body (`{code, message, status}`) in a response's text, or undefined when it is not one. */
+export function asDifyError(text: string): DifyErrorBody | undefined {
+	try {
+		const parsed = JSON.parse(text) as Partial<DifyErrorBody>;
+		if (parsed && typeof parsed === 'object' && typeof parsed.message === 'string') {
+			return {
+				code: typeof parsed.code === 'string' ? parsed.code : '',
+				message: parsed.message,
+				status: typeof parsed.status === 'number' ? parsed.status : 0,
+			};
+		}
+	} catch {}
+	return undefined;
+}
+
+/** A redirect from the API: never followed, so the key goes nowhere else. */
+export function redirectToError(node: INode, baseUrl: string, status: number, location: string, itemIndex: number): NodeApiError {
+	return new NodeApiError(node, { status, location }, {
+		message: `Dify's API at ${baseUrl} answered with a redirect (HTTP ${status}) to ${location || 'an unnamed place'}`,
+		description:
+			'The node does not follow redirects, so the API key is never sent to another address. Set the Base URL of the Dify API credential to the address the redirect points to (for example https instead of http).',
+		httpCode: String(status),
+		itemIndex,
+	});
+}
+
+/** A success whose body is not JSON: something other than Dify's API answered. */
+export function notJsonToError(node: INode, baseUrl: string, status: number, contentType: string, itemIndex: number): NodeApiError {
+	return new NodeApiError(node, { status }, {
+		message: `Dify's API at ${baseUrl} answered HTTP ${status} with a body that is not JSON (${contentType || 'no content type'})`,
+		description:
+			"Something other than Dify's API answered, often the Dify web app when the Base URL lacks /v1. Set the Base URL of the Dify API credential to your Dify API address, ending with /v1.",
+		httpCode: String(status),
+		itemIndex,
+	});
+}
+
+/** No answer within the bound. */
+export function timeoutToError(node: INode, baseUrl: string, timeoutMs: number, itemIndex: number): NodeApiError {
+	return new NodeApiError(node, { message: 'timeout' }, {
+		message: `Dify did not answer within ${Math.round(timeoutMs / 1000)} s at ${baseUrl}`,
+		description:
+			'The Dify server is slow or unreachable. For long workflow runs use the streaming response mode and raise the Timeout option.',
+		itemIndex,
+	});
+}
+
+/** n8n's refusal of an address under its outbound policy (SsrfBlockedIpError, SsrfBlockedHostnameError). */
+export function egressRefusal(error: unknown): (Error & { description?: string }) | undefined {
+	for (let cause = error; cause instanceof Error; cause = cause.cause) {
+		if (cause.name.startsWith('SsrfBlocked')) return cause as Error & { description?: string };
+	}
+	return undefined;
+}
+
+/** n8n refused an address under its outbound policy: say so, and who can change it. */
+export function egressBlockedToError(node: INode, error: unknown, what: string, itemIndex: number): NodeOperationError {
+	const reason = error instanceof Error ? error.message : String(error);
+	const detail = (error as { description?: unknown } | undefined)?.description;
+	return new NodeOperationError(node, `n8n's outbound network policy blocked the request to ${what}: ${reason}`, {
+		itemIndex,
+		description: `${typeof detail === 'string' ? `${detail} ` : ''}This n8n has SSRF protection on (N8N_SSRF_PROTECTION_ENABLED). An administrator can allow the address with N8N_SSRF_ALLOWED_HOSTNAMES or N8N_SSRF_ALLOWED_IP_RANGES.`,
+	});
+}
+
+/** The error with the key masked in its message and description: what a failed connection quotes may hold it. */
+export function redactedError<T extends NodeApiError | NodeOperationError>(error: T, redact: (text: string) => string): T {
+	error.message = redact(error.message);
+	if (error.description) error.description = redact(error.description);
+	return error;
 }

@@ -1,3 +1,8 @@
+/** The text with every occurrence of the secret masked. */
+export function maskSecret(text: string, secret: string, mask = '***'): string {
+	return secret && text.includes(secret) ? text.split(secret).join(mask) : text;
+}
+
 /**
  * Removes a secret from text that leaves in pieces (live chunks to a streaming caller). A piece may
  * end with the start of the secret and the next piece carry its rest, so the longest end of what
@@ -15,7 +20,7 @@ export class StreamRedaction {
 	push(piece: string): string {
 		if (!this.secret) return piece;
 		const text = this.held + piece;
-		const masked = text.includes(this.secret) ? text.split(this.secret).join(this.mask) : text;
+		const masked = maskSecret(text, this.secret, this.mask);
 		const keep = this.partialSecretAtEnd(masked);
 		this.held = masked.slice(masked.length - keep);
 		return masked.slice(0, masked.length - keep);

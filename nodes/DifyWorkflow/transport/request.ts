@@ -6,15 +6,25 @@ import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { EnvHttpProxyAgent, request } from 'undici';
 
-import type { DifyErrorBody } from '../types';
 import type { ErrorHints } from './errors';
-import { connectionFailureToError, errorCode, httpFailureToError } from './errors';
+import {
+	asDifyError,
+	connectionFailureToError,
+	egressBlockedToError,
+	egressRefusal,
+	errorCode,
+	httpFailureToError,
+	notJsonToError,
+	redactedError,
+	redirectToError,
+	timeoutToError,
+} from './errors';
 import type { MultipartFile } from './multipart';
 import type { RetryPolicy } from './retry';
 import { MAX_RETRIES, retryDelayMs, sleep } from './retry';
 import { encodeMultipart } from './multipart';
 import { CancelRelay } from './cancelRelay';
-import { StreamRedaction } from './redaction';
+import { maskSecret, StreamRedaction } from './redaction';
 import { ProgressClock, SilenceWatch } from './silence';
 import type { DifySseFrame, EventNameSet } from './sse';
 import { parseFrame, SseFrameError, SseFrameReader } from './sse';
@@ -98,14 +108,6 @@ function dispatcher(egress: NodeEgressFilter | undefined): Dispatcher {
 	return pool;
 }
 
-/** n8n's refusal of an address under its outbound policy (SsrfBlockedIpError, SsrfBlockedHostnameError). */
-function egressRefusal(error: unknown): (Error & { description?: string }) | undefined {
-	for (let cause = error; cause instanceof Error; cause = cause.cause) {
-		if (cause.name.startsWith('SsrfBlocked')) return cause as Error & { description?: string };
-	}
-	return undefined;
-}
-
 /** An address as messages show it: no credentials, no signed query string. */
 function shownAddress(url: URL): string {
 	return `${url.protocol}//${url.host}${url.pathname}`;
@@ -135,7 +137,7 @@ export function normaliseBaseUrl(node: INode, raw: unknown): string {
 }
 
 /** The base URL as shown in messages: without any user:password part. */
-function displayUrl(baseUrl: string): string {
+export function displayUrl(baseUrl: string): string {
 	const url = new URL(baseUrl);
 	url.username = '';
 	url.password = '';
@@ -170,20 +172,6 @@ async function readLimited(body: Dispatcher.ResponseData['body']): Promise<strin
 		}
 	}
 	return Buffer.concat(chunks).toString('utf8').slice(0, ERROR_BODY_LIMIT);
-}
-
-function asDifyError(text: string): DifyErrorBody | undefined {
-	try {
-		const parsed = JSON.parse(text) as Partial<DifyErrorBody>;
-		if (parsed && typeof parsed === 'object' && typeof parsed.message === 'string') {
-			return {
-				code: typeof parsed.code === 'string' ? parsed.code : '',
-				message: parsed.message,
-				status: typeof parsed.status === 'number' ? parsed.status : 0,
-			};
-		}
-	} catch {}
-	return undefined;
 }
 
 /** A retry wait, unless it would end after the deadline: then the failure is shown at once. */
@@ -440,12 +428,7 @@ export class DifyTransport {
 
 	/** n8n refused an address under its outbound policy: say so, and who can change it. */
 	private blocked(error: unknown, itemIndex: number, what: string): NodeOperationError {
-		const reason = error instanceof Error ? error.message : String(error);
-		const detail = (error as { description?: unknown } | undefined)?.description;
-		return new NodeOperationError(this.node, `n8n's outbound network policy blocked the request to ${what}: ${reason}`, {
-			itemIndex,
-			description: `${typeof detail === 'string' ? `${detail} ` : ''}This n8n has SSRF protection on (N8N_SSRF_PROTECTION_ENABLED). An administrator can allow the address with N8N_SSRF_ALLOWED_HOSTNAMES or N8N_SSRF_ALLOWED_IP_RANGES.`,
-		});
+		return egressBlockedToError(this.node, error, what, itemIndex);
 	}
 
 	private url(call: CallBase): string {
@@ -517,14 +500,7 @@ export class DifyTransport {
 		if (response.statusCode >= 200 && response.statusCode < 300) return response;
 		if (response.statusCode >= 300 && response.statusCode < 400) {
 			closeBody(response.body);
-			const location = headerValue(response.headers, 'location');
-			throw new NodeApiError(this.node, { status: response.statusCode, location }, {
-				message: `Dify's API at ${this.shownBaseUrl} answered with a redirect (HTTP ${response.statusCode}) to ${location || 'an unnamed place'}`,
-				description:
-					'The node does not follow redirects, so the API key is never sent to another address. Set the Base URL of the Dify API credential to the address the redirect points to (for example https instead of http).',
-				httpCode: String(response.statusCode),
-				itemIndex,
-			});
+			throw redirectToError(this.node, this.shownBaseUrl, response.statusCode, headerValue(response.headers, 'location'), itemIndex);
 		}
 		const text = this.redact(await readLimited(response.body).catch(() => ''));
 		throw httpFailureToError(
@@ -572,14 +548,7 @@ export class DifyTransport {
 		try {
 			return JSON.parse(text) as unknown;
 		} catch {
-			const contentType = headerValue(response.headers, 'content-type');
-			throw new NodeApiError(this.node, { status: response.statusCode }, {
-				message: `Dify's API at ${this.shownBaseUrl} answered HTTP ${response.statusCode} with a body that is not JSON (${contentType || 'no content type'})`,
-				description:
-					"Something other than Dify's API answered, often the Dify web app when the Base URL lacks /v1. Set the Base URL of the Dify API credential to your Dify API address, ending with /v1.",
-				httpCode: String(response.statusCode),
-				itemIndex,
-			});
+			throw notJsonToError(this.node, this.shownBaseUrl, response.statusCode, headerValue(response.headers, 'content-type'), itemIndex);
 		}
 	}
 
@@ -595,17 +564,9 @@ export class DifyTransport {
 		const refusal = egressRefusal(error);
 		if (refusal) return this.blocked(refusal, itemIndex, `Dify at ${this.shownBaseUrl}`);
 		if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-			return new NodeApiError(this.node, { message: 'timeout' }, {
-				message: `Dify did not answer within ${Math.round((timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s at ${this.shownBaseUrl}`,
-				description:
-					'The Dify server is slow or unreachable. For long workflow runs use the streaming response mode and raise the Timeout option.',
-				itemIndex,
-			});
+			return timeoutToError(this.node, this.shownBaseUrl, timeoutMs ?? DEFAULT_TIMEOUT_MS, itemIndex);
 		}
-		const mapped = connectionFailureToError(this.node, error, this.shownBaseUrl, itemIndex);
-		mapped.message = this.redact(mapped.message);
-		if (mapped.description) mapped.description = this.redact(mapped.description);
-		return mapped;
+		return redactedError(connectionFailureToError(this.node, error, this.shownBaseUrl, itemIndex), (text) => this.redact(text));
 	}
 
 	/** A stream that broke after it began: the connection, not the address, is at fault. */
@@ -654,7 +615,7 @@ export class DifyTransport {
 
 	/** Removes the API key from text that came from elsewhere (a proxy echoing headers, say). */
 	redact(text: string): string {
-		return this.apiKey && text.includes(this.apiKey) ? text.split(this.apiKey).join('***') : text;
+		return maskSecret(text, this.apiKey);
 	}
 
 	/**
@@ -679,6 +640,17 @@ export class DifyTransport {
 	}
 }
 
+/** The credential's API key, trimmed; a missing one says where it goes. */
+export function readApiKey(node: INode, raw: unknown): string {
+	const apiKey = typeof raw === 'string' ? raw.trim() : '';
+	if (!apiKey) {
+		throw new NodeOperationError(node, 'The Dify API credential has no API key', {
+			description: "Paste the workflow app's API key (it starts with app-) into the Dify API credential.",
+		});
+	}
+	return apiKey;
+}
+
 /** What the transport needs of n8n: an execution, or the editor loading options. */
 type TransportContext = Pick<IExecuteFunctions, 'getCredentials' | 'getNode' | 'logger'> &
 	Partial<Pick<IExecuteFunctions, 'getExecutionCancelSignal'>> & {
@@ -689,12 +661,7 @@ type TransportContext = Pick<IExecuteFunctions, 'getCredentials' | 'getNode' | '
 export async function createDifyTransport(ctx: TransportContext, cancelSignal?: AbortSignal): Promise<DifyTransport> {
 	const credentials = await ctx.getCredentials<DifyCredentials>('difyApi');
 	const node = ctx.getNode();
-	const apiKey = typeof credentials.apiKey === 'string' ? credentials.apiKey.trim() : '';
-	if (!apiKey) {
-		throw new NodeOperationError(node, 'The Dify API credential has no API key', {
-			description: "Paste the workflow app's API key (it starts with app-) into the Dify API credential.",
-		});
-	}
+	const apiKey = readApiKey(node, credentials.apiKey);
 	const cancel = cancelSignal ?? (typeof ctx.getExecutionCancelSignal === 'function' ? ctx.getExecutionCancelSignal() : undefined);
 	// n8n 2.41 hands nodes with their own HTTP client its outbound policy; older versions have none.
 	const egress = typeof ctx.helpers?.getSecureEgressFilter === 'function' ? ctx.helpers.getSecureEgressFilter() : undefined;
