@@ -249,14 +249,21 @@ export async function consumeRunStream(
 	// Only the run's own events matter to a final result: text chunks are dropped unread.
 	const only = keepEvents || live !== undefined ? undefined : AGGREGATED_EVENTS;
 	const progress = new ProgressClock();
-	let stream = await request.open(only, progress);
+	const aggregator = new RunAggregator(request.continueOnPause, request.runId);
+	let stream: StreamResponse;
+	try {
+		stream = await request.open(only, progress);
+	} catch (error) {
+		// A watch stopped before its stream opened still stops the run it watches.
+		if (transport.cancelled && request.runId) await stopCancelledRun(ctx, transport, itemIndex, aggregator.knownRun(), user);
+		throw error;
+	}
 	if (stream.kind === 'json') {
 		// A server or proxy that would not stream answered as if blocking: same result, no events.
 		return await blockingItem(ctx, transport, itemIndex, stream.body as DifyBlockingRunResponse, request.download);
 	}
 	live?.begin();
 
-	const aggregator = new RunAggregator(request.continueOnPause, request.runId);
 	const emitted: IDataObject[] = [];
 	const parse = (frame: DifySseFrame) => transport.event<IDataObject>(itemIndex, frame);
 	/** What the item list holds of the events a snapshot may replay; kept once a stream was re-attached. */
