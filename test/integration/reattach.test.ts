@@ -184,7 +184,8 @@ describe('waits that outlast Dify’s idle close', () => {
 
 	it('a streaming Run goes on through a step that sends nothing for longer than Dify’s idle limit', async () => {
 		const standin = await standinWith({ idleLimitMs: 300 });
-		const result = await node(standin, runParameters({ topic: '富士山', scenario: 'slow-step', delay_ms: 2_500 }, { options: { timeout: 60 } }));
+		// Four seconds of silence: many more idle closes than a run may break in a row.
+		const result = await node(standin, runParameters({ topic: '富士山', scenario: 'slow-step', delay_ms: 4_000 }, { options: { timeout: 60 } }));
 		expect(result.error).toBeUndefined();
 		expect(result.items[0].json).toMatchObject({ status: 'succeeded', outputs: { answer: expect.stringContaining('富士山') } });
 		expect(eventsRequests(standin).length).toBeGreaterThanOrEqual(6);
@@ -193,7 +194,7 @@ describe('waits that outlast Dify’s idle close', () => {
 		expect(output.logged(new RegExp(`re-attached to run ${runId} through its events endpoint`))).toHaveLength(0);
 
 		standin.reset();
-		const events = await node(standin, runParameters({ topic: '富士山', scenario: 'slow-step', delay_ms: 2_500 }, { output: 'events', options: { timeout: 60 } }));
+		const events = await node(standin, runParameters({ topic: '富士山', scenario: 'slow-step', delay_ms: 1_500 }, { output: 'events', options: { timeout: 60 } }));
 		expect(events.error).toBeUndefined();
 		const names = events.items.map((item) => item.json.event);
 		expect(names.filter((name) => name === 'workflow_started')).toHaveLength(1);

@@ -24,7 +24,7 @@ describe('httpFailureToError', () => {
 	it.each([
 		[401, 'unauthorized', 'Access token is invalid', /API key/],
 		[403, 'forbidden', "The app's API service has been disabled.", /API service is disabled/],
-		[400, 'invalid_param', 'topic is required in input form', /Inputs/],
+		[400, 'invalid_param', 'topic is required in input form', /its message names which and why/],
 		[400, 'app_unavailable', 'App unavailable', /Publish the workflow/],
 		[400, 'not_workflow_app', 'Please check if your app mode matches the right API route.', /not a workflow app/],
 		[400, 'provider_not_initialize', 'No valid model provider credentials found.', /Model Provider/],

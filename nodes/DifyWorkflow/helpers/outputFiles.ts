@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import type { DifyTransport } from '../transport/request';
+import type { DifyTransport, DownloadAdvice } from '../transport/request';
 import type { DifyOutputFile, DifyRunResult, OperationItem } from '../types';
 
 /** Only what Dify itself marks as a file is downloaded: an output that merely looks like one is data. */
@@ -43,6 +43,13 @@ export function outputFiles(outputs: Record<string, unknown>): Array<{ property:
 	});
 }
 
+/** What to do about a download that fails: the options of Download Output Files. */
+const DOWNLOAD_ADVICE: DownloadAdvice = {
+	tooLarge: 'Raise the Max Download Size option if files this large are expected, or turn off Download Output Files.',
+	failed:
+		'The run itself succeeded; only the download of a file its outputs link to failed. Check that n8n can reach that address, or turn off Download Output Files and use the links.',
+};
+
 /** The `final` result item, with the output files downloaded into binary properties when asked. */
 export async function finalItem(
 	ctx: IExecuteFunctions,
@@ -54,7 +61,7 @@ export async function finalItem(
 	const item: OperationItem = { json: result as unknown as IDataObject };
 	if (!download) return item;
 	for (const { property, file } of outputFiles(result.outputs)) {
-		const fetched = await transport.download(itemIndex, file.url, download.maxBytes);
+		const fetched = await transport.download(itemIndex, file.url, download.maxBytes, DOWNLOAD_ADVICE);
 		item.binary ??= {};
 		// A stream: n8n writes it to its binary store as it arrives (filesystem, S3) instead of holding it.
 		// The name and type end up in the binary's metadata, which the items' redaction does not reach.

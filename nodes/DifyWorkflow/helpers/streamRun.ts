@@ -4,7 +4,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { streamErrorToError } from '../transport/errors';
-import type { DifyTransport, StreamResponse } from '../transport/request';
+import type { CallAdvice, DifyTransport, StreamCall, StreamResponse } from '../transport/request';
 import { isBrokenStream } from '../transport/request';
 import type { DifySseFrame, EventNameSet } from '../transport/sse';
 import type { DifyBlockingRunResponse, DifyRunResult, OperationItem } from '../types';
@@ -30,8 +30,8 @@ export interface RunStreamRequest {
 	output: 'final' | 'events';
 	/** The longest silence of the run, across the first stream and every re-attached one. */
 	timeoutMs: number;
-	/** Opens the stream; `only` names the events the reader needs (the rest may be dropped unread). */
-	open: (only: EventNameSet | undefined, progress: ProgressClock) => Promise<StreamResponse>;
+	/** Opens the stream, with what the run's reading asks of every stream of it (RunStreamCall). */
+	open: (stream: RunStreamCall) => Promise<StreamResponse>;
 	/** Re-attach through `GET /workflow/{id}/events` when the stream breaks off or Dify closes it. */
 	reattach: boolean;
 	/**
@@ -49,6 +49,19 @@ export interface RunStreamRequest {
 	/** Forward reasoning_chunk text too (Dify 1.15+). */
 	streamReasoning?: boolean;
 }
+
+/**
+ * What reading a run asks of each of its streams, for the operation's StreamCall: the events the
+ * reader needs (the rest may be dropped unread), the run's progress clock, the advice on failure.
+ */
+export type RunStreamCall = Required<Pick<StreamCall, 'progress' | 'advice'>> & Pick<StreamCall, 'only'>;
+
+/** What to do about a run's stream that fails: Run and Watch Run both have a Timeout option. */
+const STREAM_ADVICE: CallAdvice = {
+	silence:
+		'Raise the Timeout option if a step of the workflow really runs longer without sending events; otherwise check the run in Dify (a run that fails before it starts may send nothing in Dify 1.13).',
+	broken: 'The run may have gone on in Dify: check it with Get Run.',
+};
 
 /** The item in `events` output that says where the node re-attached to the run. */
 export const REATTACHED_EVENT = 'reattached';
@@ -183,7 +196,6 @@ async function discoverTaskId(transport: DifyTransport, itemIndex: number, runId
 			path: `/workflow/${runId}/events`,
 			query: { user },
 			timeoutMs: TASK_DISCOVERY_MS,
-			timeoutParameter: 'Timeout',
 			ignoreCancel: true,
 			retry: 'none',
 		});
@@ -223,9 +235,9 @@ async function reattachStream(
 			continue_on_pause: request.continueOnPause ? 'true' : undefined,
 		},
 		timeoutMs: request.timeoutMs,
-		timeoutParameter: 'Timeout',
 		only,
 		progress,
+		advice: STREAM_ADVICE,
 	});
 	return await opened.catch(async (error: unknown) => {
 		const status = error instanceof NodeApiError ? error.httpCode : undefined;
@@ -250,14 +262,11 @@ export async function consumeRunStream(
 	const only = keepEvents || live !== undefined ? undefined : AGGREGATED_EVENTS;
 	const progress = new ProgressClock();
 	const aggregator = new RunAggregator(request.continueOnPause, request.runId);
-	let stream: StreamResponse;
-	try {
-		stream = await request.open(only, progress);
-	} catch (error) {
+	let stream = await request.open({ only, progress, advice: STREAM_ADVICE }).catch(async (error: unknown) => {
 		// A watch stopped before its stream opened still stops the run it watches.
 		if (transport.cancelled && request.runId) await stopCancelledRun(ctx, transport, itemIndex, aggregator.knownRun(), user);
-		throw error;
-	}
+		return await Promise.reject(error);
+	});
 	if (stream.kind === 'json') {
 		// A server or proxy that would not stream answered as if blocking: same result, no events.
 		return await blockingItem(ctx, transport, itemIndex, stream.body as DifyBlockingRunResponse, request.download);

@@ -12,10 +12,8 @@ const ADVICE_BY_CODE: Record<string, string> = {
 	not_workflow_app:
 		'This API key belongs to an app that is not a workflow app. Use the key of a Dify workflow app.',
 	app_unavailable: 'The app has no published workflow. Publish the workflow in Dify, then try again.',
-	invalid_param:
-		"Dify rejected a parameter. Check that the keys in Inputs are the app's variable names (App → Get Parameters lists them), that required ones are set, and that User is not empty.",
-	bad_request:
-		'Dify could not read the request. Check Inputs and, if set, the Workflow ID option (the UUID of a published workflow version).',
+	invalid_param: "Dify rejected a parameter of the request: its message names which and why.",
+	bad_request: 'Dify could not read the request: its message says what it could not read.',
 	not_found: 'Dify found nothing at this address or with this ID.',
 	provider_not_initialize:
 		'The model provider used by the workflow has no valid credentials in Dify. Set them in Dify under Settings → Model Provider.',
@@ -37,8 +35,6 @@ const ADVICE_BY_CODE: Record<string, string> = {
 		"Dify's rate limit or the app's limit of concurrent runs was reached. Wait and try again, or turn on Retry On Fail in the node's settings.",
 	too_many_requests:
 		"Dify's rate limit or the app's limit of concurrent runs was reached. Wait and try again, or turn on Retry On Fail in the node's settings.",
-	workflow_version_execution_not_allowed:
-		'Your Dify plan does not allow running a chosen workflow version. Clear the Workflow ID option to run the published workflow.',
 	internal_server_error:
 		'Dify had an internal error. Retrying may help; if it persists, check the Dify server logs.',
 };
@@ -255,12 +251,11 @@ export function notJsonToError(node: INode, baseUrl: string, status: number, con
 	});
 }
 
-/** No answer within the bound. */
-export function timeoutToError(node: INode, baseUrl: string, timeoutMs: number, itemIndex: number): NodeApiError {
+/** No answer within the bound; `advice` is the calling operation's, about its own options. */
+export function timeoutToError(node: INode, baseUrl: string, timeoutMs: number, itemIndex: number, advice?: string): NodeApiError {
 	return new NodeApiError(node, { message: 'timeout' }, {
 		message: `Dify did not answer within ${Math.round(timeoutMs / 1000)} s at ${baseUrl}`,
-		description:
-			'The Dify server is slow or unreachable. For long workflow runs use the streaming response mode and raise the Timeout option.',
+		description: `The Dify server is slow or unreachable.${advice ? ` ${advice}` : ''}`,
 		itemIndex,
 	});
 }

@@ -37,6 +37,27 @@ export interface DifyCredentials {
 
 type QueryValue = string | number | boolean | undefined;
 
+/**
+ * What the calling operation tells the user when a call fails in a way the operation's own options
+ * govern: the transport says what happened, the operation what to change.
+ */
+export interface CallAdvice {
+	/** No answer within the call's bound. */
+	timeout?: string;
+	/** A stream carried no event within its bound (keep-alive pings do not count). */
+	silence?: string;
+	/** A stream broke after it began. */
+	broken?: string;
+}
+
+/** What the operation that asked for a download tells the user when it fails. */
+export interface DownloadAdvice {
+	/** The file is larger than the limit it was given. */
+	tooLarge?: string;
+	/** The file could not be fetched. */
+	failed?: string;
+}
+
 interface CallBase {
 	path: string;
 	query?: Record<string, QueryValue>;
@@ -44,6 +65,8 @@ interface CallBase {
 	timeoutMs?: number;
 	/** Operation-specific advice, by Dify error code or HTTP status. */
 	hints?: ErrorHints;
+	/** Operation-specific advice for failures with no answer from Dify. */
+	advice?: CallAdvice;
 	/** Which failures are retried; by default GET calls are reads and the rest are not retried. */
 	retry?: RetryPolicy;
 	/** Made even when the execution is being stopped (the stop call that ends a cancelled run). */
@@ -61,8 +84,6 @@ export interface StreamCall extends CallBase {
 	body?: unknown;
 	/** The events the caller looks at; the others are dropped unread (the first frame always comes). */
 	only?: EventNameSet;
-	/** Names the parameter that sets timeoutMs, for the message of a silent stream. */
-	timeoutParameter: string;
 	/**
 	 * The run's progress so far, when this stream goes on from an earlier one: the silence allowed
 	 * (timeoutMs) then counts from the run's last event, not from this request.
@@ -251,7 +272,7 @@ export class DifyTransport {
 		} catch (error) {
 			watch.stop();
 			// A re-attached stream that times out before it starts is still the run's silence.
-			throw this.silenceError(error, silence.signal, call, itemIndex, clock.started) ?? error;
+			throw this.silenceError(silence.signal, call, itemIndex, clock.started) ?? error;
 		}
 		const contentType = headerValue(response.headers, 'content-type');
 		if (!contentType.includes('text/event-stream')) {
@@ -272,7 +293,7 @@ export class DifyTransport {
 				const rest = reader.end();
 				if (rest.length > 0) yield rest;
 			} catch (error) {
-				throw this.silenceError(error, silence.signal, call, itemIndex, true) ?? this.streamFailure(error, itemIndex);
+				throw this.silenceError(silence.signal, call, itemIndex, true) ?? this.streamFailure(error, itemIndex, call.advice);
 			} finally {
 				watch.stop();
 				// Dify 1.13 may keep the socket open after the last event: leaving means closing it.
@@ -314,17 +335,22 @@ export class DifyTransport {
 	 * signed, so no API key is sent and redirects (to object storage, say) are followed, each hop
 	 * under n8n's outbound policy; a relative link is resolved against the base URL's host.
 	 */
-	async download(itemIndex: number, link: string, maxBytes: number): Promise<DownloadedFile> {
+	async download(itemIndex: number, link: string, maxBytes: number, advice: DownloadAdvice = {}): Promise<DownloadedFile> {
+		const failure = (where: string, why: string, cause?: string) =>
+			new NodeOperationError(this.node, `Could not download the output file at ${where}: ${why}`, {
+				itemIndex,
+				description: cause ?? advice.failed ?? 'Check that n8n can reach that address.',
+			});
 		let url: URL;
 		try {
 			url = new URL(link, this.baseUrl);
 		} catch {
-			throw this.downloadFailure(itemIndex, link.slice(0, 200), 'its address is not a URL');
+			throw failure(link.slice(0, 200), 'its address is not a URL');
 		}
 		const cancel = this.cancelSignal && this.cancelRelay;
 		for (let hop = 0; ; hop++) {
 			if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-				throw this.downloadFailure(itemIndex, shownAddress(url), `only http and https links are downloaded, not ${url.protocol}`);
+				throw failure(shownAddress(url), `only http and https links are downloaded, not ${url.protocol}`);
 			}
 			await this.admit(url, itemIndex, `the output file at ${shownAddress(url)}`);
 			let response: Dispatcher.ResponseData;
@@ -340,14 +366,14 @@ export class DifyTransport {
 			} catch (error) {
 				if (this.cancelled || egressRefusal(error)) throw this.readFailure(error, itemIndex);
 				const code = errorCode(error) ?? (error instanceof Error ? error.message : String(error));
-				throw this.downloadFailure(itemIndex, shownAddress(url), `the connection failed (${this.redact(code)})`);
+				throw failure(shownAddress(url), `the connection failed (${this.redact(code)})`);
 			}
 			const { statusCode } = response;
 			const location = headerValue(response.headers, 'location');
 			if (statusCode >= 300 && statusCode < 400 && location) {
 				closeBody(response.body);
 				if (hop >= MAX_DOWNLOAD_REDIRECTS) {
-					throw this.downloadFailure(itemIndex, shownAddress(url), `it redirected more than ${MAX_DOWNLOAD_REDIRECTS} times`);
+					throw failure(shownAddress(url), `it redirected more than ${MAX_DOWNLOAD_REDIRECTS} times`);
 				}
 				const next = new URL(location, url);
 				try {
@@ -360,8 +386,7 @@ export class DifyTransport {
 			}
 			if (statusCode < 200 || statusCode >= 300) {
 				closeBody(response.body);
-				throw this.downloadFailure(
-					itemIndex,
+				throw failure(
 					shownAddress(url),
 					`the server answered HTTP ${statusCode}`,
 					statusCode === 403 || statusCode === 404 || statusCode === 410
@@ -372,17 +397,24 @@ export class DifyTransport {
 			const declared = Number(headerValue(response.headers, 'content-length'));
 			if (Number.isFinite(declared) && declared > maxBytes) {
 				closeBody(response.body);
-				throw this.tooLarge(itemIndex, shownAddress(url), maxBytes);
+				throw this.tooLarge(itemIndex, shownAddress(url), maxBytes, advice);
 			}
 			return {
-				body: this.bounded(response.body, maxBytes, itemIndex, shownAddress(url)),
+				body: this.bounded(response.body, maxBytes, itemIndex, shownAddress(url), advice, failure),
 				contentType: headerValue(response.headers, 'content-type') || undefined,
 			};
 		}
 	}
 
 	/** Passes a body through, failing it once more than `maxBytes` arrived (a length header may lie or lack). */
-	private bounded(body: Readable, maxBytes: number, itemIndex: number, where: string): Readable {
+	private bounded(
+		body: Readable,
+		maxBytes: number,
+		itemIndex: number,
+		where: string,
+		advice: DownloadAdvice,
+		failure: (where: string, why: string) => NodeOperationError,
+	): Readable {
 		let seen = 0;
 		let failed = false;
 		const limit = new Transform({
@@ -390,32 +422,23 @@ export class DifyTransport {
 				seen += chunk.length;
 				if (seen <= maxBytes) return done(null, chunk);
 				failed = true;
-				done(this.tooLarge(itemIndex, where, maxBytes));
+				done(this.tooLarge(itemIndex, where, maxBytes, advice));
 				closeBody(body as Dispatcher.ResponseData['body']);
 			},
 		});
 		body.on('error', (error) => {
 			if (failed) return;
 			failed = true;
-			limit.destroy(this.downloadFailure(itemIndex, where, `the connection broke (${errorCode(error) ?? error.message})`));
+			limit.destroy(failure(where, `the connection broke (${errorCode(error) ?? error.message})`));
 		});
 		return body.pipe(limit);
 	}
 
-	private tooLarge(itemIndex: number, where: string, maxBytes: number): NodeOperationError {
+	private tooLarge(itemIndex: number, where: string, maxBytes: number, advice: DownloadAdvice): NodeOperationError {
 		const mb = Math.round((maxBytes / 1024 / 1024) * 100) / 100;
 		return new NodeOperationError(this.node, `The output file at ${where} is larger than ${mb} MB`, {
 			itemIndex,
-			description: 'Raise the Max Download Size option if files this large are expected, or turn off Download Output Files.',
-		});
-	}
-
-	private downloadFailure(itemIndex: number, where: string, why: string, advice?: string): NodeOperationError {
-		return new NodeOperationError(this.node, `Could not download the output file at ${where}: ${why}`, {
-			itemIndex,
-			description:
-				advice ??
-				'The run itself succeeded; only the download of a file its outputs link to failed. Check that n8n can reach that address, or turn off Download Output Files and use the links.',
+			description: advice.tooLarge ?? `The download stopped at ${mb} MB.`,
 		});
 	}
 
@@ -477,14 +500,15 @@ export class DifyTransport {
 					body: payload.body,
 					dispatcher: dispatcher(this.egress),
 					signal: requestSignal,
-					headersTimeout: left,
-					// A stream's silence is watched per event by stream(); a JSON body gets what is left of the bound.
+					// A stream's silence (its headers included) is watched by stream() alone: a second timer
+					// here would race it and name the same wait differently.
+					headersTimeout: extraSignal ? 0 : left,
 					bodyTimeout: extraSignal ? 0 : left,
 				});
 			} catch (error) {
 				const code = errorCode(error);
 				const wait = signal?.aborted || egressRefusal(error) ? undefined : within(end, retryDelayMs(policy, attempt, { code }));
-				if (wait === undefined) throw this.readFailure(error, itemIndex, timeoutMs);
+				if (wait === undefined) throw this.readFailure(error, itemIndex, timeoutMs, call.advice);
 				await this.pause(wait, attempt, `${method} ${call.path} failed (${code})`, signal, itemIndex);
 				continue;
 			}
@@ -543,7 +567,7 @@ export class DifyTransport {
 		try {
 			text = await response.body.text();
 		} catch (error) {
-			throw this.readFailure(error, itemIndex, call.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+			throw this.readFailure(error, itemIndex, call.timeoutMs ?? DEFAULT_TIMEOUT_MS, call.advice);
 		}
 		try {
 			return JSON.parse(text) as unknown;
@@ -553,7 +577,7 @@ export class DifyTransport {
 	}
 
 	/** Maps a failure with no HTTP answer (connection, TLS, timeout, cancellation). */
-	private readFailure(error: unknown, itemIndex: number, timeoutMs?: number): Error {
+	private readFailure(error: unknown, itemIndex: number, timeoutMs?: number, advice?: CallAdvice): Error {
 		if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 		const code = (error as { code?: string } | undefined)?.code;
 		if (this.cancelSignal?.aborted) {
@@ -564,13 +588,13 @@ export class DifyTransport {
 		const refusal = egressRefusal(error);
 		if (refusal) return this.blocked(refusal, itemIndex, `Dify at ${this.shownBaseUrl}`);
 		if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-			return timeoutToError(this.node, this.shownBaseUrl, timeoutMs ?? DEFAULT_TIMEOUT_MS, itemIndex);
+			return timeoutToError(this.node, this.shownBaseUrl, timeoutMs ?? DEFAULT_TIMEOUT_MS, itemIndex, advice?.timeout);
 		}
 		return redactedError(connectionFailureToError(this.node, error, this.shownBaseUrl, itemIndex), (text) => this.redact(text));
 	}
 
 	/** A stream that broke after it began: the connection, not the address, is at fault. */
-	private streamFailure(error: unknown, itemIndex: number): Error {
+	private streamFailure(error: unknown, itemIndex: number, advice?: CallAdvice): Error {
 		if (error instanceof NodeApiError || error instanceof NodeOperationError || this.cancelSignal?.aborted) {
 			return this.readFailure(error, itemIndex);
 		}
@@ -581,8 +605,8 @@ export class DifyTransport {
 				? detail
 				: `The connection to Dify at ${this.shownBaseUrl} broke in the middle of the event stream`,
 			description: parseProblem
-				? 'Something between n8n and Dify altered the event stream, or the Dify server is not a compatible version. The run may have gone on in Dify: check it with Get Run.'
-				: `The run may have gone on in Dify: check it with Get Run. [${detail}]`,
+				? `Something between n8n and Dify altered the event stream, or the Dify server is not a compatible version.${advice?.broken ? ` ${advice.broken}` : ''}`
+				: `${advice?.broken ? `${advice.broken} ` : ''}[${detail}]`,
 			itemIndex,
 		});
 		if (!parseProblem) brokenStreams.add(failure);
@@ -590,20 +614,18 @@ export class DifyTransport {
 	}
 
 	private silenceError(
-		error: unknown,
 		signal: AbortSignal,
 		call: StreamCall,
 		itemIndex: number,
 		streaming: boolean,
 	): Error | undefined {
 		if (!(signal.reason instanceof SilenceTimeout) || this.cancelSignal?.aborted) return undefined;
-		void error;
 		const seconds = Math.round(signal.reason.ms / 1000);
 		return new NodeApiError(this.node, { message: 'stream timeout' }, {
 			message: streaming
 				? `Dify sent no workflow event for ${seconds} s, so the node stopped waiting`
 				: `Dify did not start the event stream within ${seconds} s`,
-			description: `Keep-alive pings do not count as progress. Raise the ${call.timeoutParameter} option if a step of the workflow really runs longer without sending events; otherwise check the run in Dify (a run that fails before it starts may send nothing in Dify 1.13).`,
+			description: `Keep-alive pings do not count as progress.${call.advice?.silence ? ` ${call.advice.silence}` : ''}`,
 			itemIndex,
 		});
 	}

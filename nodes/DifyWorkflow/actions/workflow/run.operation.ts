@@ -290,6 +290,10 @@ export async function execute(
 		...(traceSessionId ? { trace_session_id: traceSessionId } : {}),
 	};
 	const hints = {
+		invalid_param:
+			"Dify rejected a parameter. Check that the keys in Inputs are the app's variable names (App → Get Parameters lists them), that required ones are set, and that User is not empty.",
+		bad_request:
+			'Dify could not read the request. Check Inputs and, if set, the Workflow ID option (the UUID of a published workflow version).',
 		...(workflowId ? { not_found: `No published workflow version has the ID ${workflowId}. ${WORKFLOW_ID_ADVICE}` } : {}),
 		workflow_version_execution_not_allowed:
 			"Dify Cloud's sandbox plan cannot run a chosen workflow version (Dify 1.16+). Clear the Workflow ID option to run the published workflow, or upgrade the workspace to a paid plan.",
@@ -302,6 +306,7 @@ export async function execute(
 			body,
 			timeoutMs,
 			hints,
+			advice: { timeout: 'For long workflow runs use the streaming response mode and raise the Timeout option.' },
 			retry: 'start',
 		});
 		return await blockingItem(this, transport, itemIndex, response, download);
@@ -312,8 +317,7 @@ export async function execute(
 		user,
 		output: this.getNodeParameter('output', itemIndex, 'final') as 'final' | 'events',
 		timeoutMs,
-		open: async (only, progress) =>
-			await transport.stream(itemIndex, { path, body, timeoutMs, timeoutParameter: 'Timeout', hints, only, progress }),
+		open: async (stream) => await transport.stream(itemIndex, { path, body, timeoutMs, hints, ...stream }),
 		reattach: options.reattach !== false,
 		snapshotOnReattach: true,
 		download,

@@ -121,7 +121,7 @@ export async function execute(
 		output,
 		timeoutMs,
 		continueOnPause,
-		open: async (only, progress) =>
+		open: async (stream) =>
 			await transport
 				.stream(itemIndex, {
 					method: 'GET',
@@ -132,10 +132,8 @@ export async function execute(
 						continue_on_pause: continueOnPause ? 'true' : undefined,
 					},
 					timeoutMs,
-					timeoutParameter: 'Timeout',
 					hints,
-					only,
-					progress,
+					...stream,
 				})
 				.catch(async (error: unknown) => {
 					throw (await missingEventsEndpoint(this, transport, itemIndex, error, 'Watch Run')) ?? error;
