@@ -61,8 +61,9 @@ export default [
 				{
 					patterns: [
 						{
-							regex: `^(?!\\.{1,2}/|(${transportImports.join('|')})$)`,
-							message: 'transport/ imports only its own files, n8n-workflow, undici, eventsource-parser and the Node built-ins listed in eslint.config.mjs.',
+							regex: `^(?!\\./|\\.\\./types$|(${transportImports.join('|')})$)`,
+							message:
+								'transport/ is the bottom layer: it imports its own files, ../types, n8n-workflow and the packages listed in eslint.config.mjs.',
 						},
 					],
 				},
@@ -81,6 +82,16 @@ export default [
 				'clearImmediate',
 				'__dirname',
 				'__filename',
+			],
+		},
+	},
+	{
+		// The layers point one way: actions/ use helpers/, methods/ and transport/, never the reverse.
+		files: ['nodes/*/helpers/**/*.ts', 'nodes/*/methods/**/*.ts'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{ patterns: [{ regex: '(^|/)actions/', message: 'Shared code belongs in helpers/; actions/ sit above it.' }] },
 			],
 		},
 	},
