@@ -8,29 +8,15 @@
 //   registry.requests();          // ['GET /n8n-nodes-dify-workflow', 'GET /n8n-nodes-dify-workflow/-/….tgz', …]
 //   await registry.close();
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, spawnGroup, supervise, waitReady } from './processes.mjs';
+import { spawnOrThrow } from './runner.mjs';
 import { REPO_ROOT } from './versions.mjs';
 
 const VERDACCIO = join(REPO_ROOT, 'node_modules', 'verdaccio', 'bin', 'verdaccio');
-
-function npm(args, env) {
-	return new Promise((resolveRun, reject) => {
-		const child = spawn('npm', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-		let output = '';
-		child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-		child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-		child.once('error', reject);
-		child.once('close', (code) => {
-			if (code === 0) resolveRun(output);
-			else reject(new Error(`npm ${args.join(' ')} exited ${code}:\n${output}`));
-		});
-	});
-}
 
 /**
  * The environment for an npm command aimed at this registry only: its own user config (so no
@@ -107,10 +93,10 @@ export async function startLocalRegistry() {
 		/** npm's environment for an install from this registry alone (a fresh cache, no user config). */
 		npmEnv: () => npmEnvFor(folder, url),
 		/** `npm publish` of a tarball or a package folder. */
-		publish: (target) => npm(['publish', target], npmEnvFor(folder, url, token)),
+		publish: (target) => spawnOrThrow('npm', ['publish', target], { env: npmEnvFor(folder, url, token) }),
 		/** `npm pack` of a package folder into this registry's folder: the tarball's path. */
 		pack: async (packageDir) => {
-			const out = await npm(['pack', packageDir, '--pack-destination', folder, '--json'], npmEnvFor(folder, url));
+			const out = await spawnOrThrow('npm', ['pack', packageDir, '--pack-destination', folder, '--json'], { env: npmEnvFor(folder, url) });
 			return join(folder, JSON.parse(out)[0].filename);
 		},
 		/** The version document the registry serves (what n8n reads `dist.integrity` from). */

@@ -5,7 +5,7 @@
 // reach is known. What n8n refuses (a registry other than npmjs.org without a licence) is shown in
 // the output and asserted, so that the day n8n changes it this tier says so.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import {
 	n8nInstall,
 	nodeOutput,
 	runN8n,
+	spawnOrThrow,
 	startN8n,
 } from '../../scripts/n8n/runner.mjs';
 import { packedTarball } from '../../scripts/n8n/tarball.mjs';
@@ -38,17 +39,6 @@ const INSTALL_FAILED = /Failed to install community package '([^']+)' from env: 
 
 function log(message) {
 	process.stderr.write(`[n8n3] ${message}\n`);
-}
-
-function npm(args, { cwd, env }) {
-	return new Promise((resolveRun, reject) => {
-		const child = spawn('npm', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-		let output = '';
-		child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-		child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-		child.once('error', reject);
-		child.once('close', (code) => (code === 0 ? resolveRun(output) : reject(new Error(`npm ${args.join(' ')} exited ${code}:\n${output}`))));
-	});
 }
 
 /** Polls a running n8n's log until a line matches; the match, or an error with the log's tail. */
@@ -108,7 +98,7 @@ describe('n8n 2.41.1 with N8N_UNVERIFIED_PACKAGES_ENABLED=false (what n8n 3.0 ma
 			await mkdir(nodesDir, { recursive: true });
 			await writeFile(join(nodesDir, 'package.json'), `${JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2)}\n`);
 			// The command docs/n8n-3.md gives, against the registry.
-			await npm(['install', `${entry.name}@${entry.version}`, '--save-exact', '--legacy-peer-deps'], {
+			await spawnOrThrow('npm', ['install', `${entry.name}@${entry.version}`, '--save-exact', '--legacy-peer-deps'], {
 				cwd: nodesDir,
 				env: { ...registry.npmEnv(), ...guard.env() },
 			});
