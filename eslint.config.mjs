@@ -44,8 +44,7 @@ export default [
 		files: ['package.json', 'credentials/**/*.ts', 'nodes/**/*.ts'],
 		rules: {
 			...community.rules,
-			// undici and eventsource-parser are chosen runtime dependencies (streaming SSE, multipart
-			// bodies, proxy support); n8n installs them with the package on self-hosted instances.
+			// Off: undici and eventsource-parser are the chosen runtime dependencies (streaming SSE, uploads, proxies).
 			'@n8n/community-nodes/no-runtime-dependencies': 'off',
 		},
 	},
@@ -54,7 +53,7 @@ export default [
 		// place of n8n's two rules (which take no options) ESLint's own rules keep an allowlist.
 		files: ['nodes/*/transport/**/*.ts'],
 		rules: {
-			// It imports undici, eventsource-parser and Node's stream built-ins, listed above.
+			// Off here only: transport imports undici, eventsource-parser and Node's stream built-ins (listed above).
 			'@n8n/community-nodes/no-restricted-imports': 'off',
 			'no-restricted-imports': [
 				'error',
@@ -68,8 +67,7 @@ export default [
 					],
 				},
 			],
-			// Per-request timeouts, retry back-off and the silence watchdog need cancellable timers
-			// (n8n-workflow's sleep cannot be cleared); the other restricted globals stay refused.
+			// Off here only: timeouts, retry back-off and the silence watchdog need timers they can clear.
 			'@n8n/community-nodes/no-restricted-globals': 'off',
 			'no-restricted-globals': [
 				'error',
