@@ -199,7 +199,8 @@ function userFolderOf(ctxOrFolder) {
 	return typeof ctxOrFolder === 'string' ? ctxOrFolder : ctxOrFolder.userFolder;
 }
 
-function spawnOrThrow(command, args, options) {
+/** Runs a command to its end: its stdout and stderr together, or an error with their tail. */
+export function spawnOrThrow(command, args, options) {
 	return new Promise((resolveRun, reject) => {
 		const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
 		let output = '';

@@ -300,7 +300,9 @@ export function uiSuite(major) {
 			const problems = [];
 			for (const { file, workflow } of await examples()) {
 				await openWorkflow(page, n8n.url, workflow.id);
-				await page.getByTestId('canvas-node').nth(workflow.nodes.length - 1).waitFor();
+				// The canvas draws sticky notes apart from nodes: wait for the last node proper.
+				const nodes = workflow.nodes.filter((node) => node.type !== 'n8n-nodes-base.stickyNote');
+				await page.getByTestId('canvas-node').nth(nodes.length - 1).waitFor();
 				for (const node of workflow.nodes.filter((candidate) => candidate.type.startsWith(`${PACKAGE}.`))) {
 					const ndv = await openNode(page, node.name);
 					await loads.settled();

@@ -27,4 +27,16 @@ describe('the examples', () => {
 		);
 		expect(needless).toEqual([]);
 	});
+
+	// An example runs as shipped only against the stand-in; one imported into a real n8n must say so.
+	it.each(examples)('%s says in a sticky note what it needs and what to change for a real Dify app', (name) => {
+		const workflow = JSON.parse(readFileSync(join(folder, name), 'utf8')) as {
+			nodes: Array<{ type: string; parameters: { content?: string } }>;
+		};
+		const notes = workflow.nodes.filter((node) => node.type === 'n8n-nodes-base.stickyNote').map((node) => node.parameters.content ?? '');
+		expect(notes).toHaveLength(1);
+		expect(notes[0]).toMatch(/\*\*Needs\*\* /);
+		expect(notes[0]).toMatch(/Dify stand-in/);
+		expect(notes[0]).toMatch(/\*\*Against your own Dify app\*\*: .*credential/);
+	});
 });

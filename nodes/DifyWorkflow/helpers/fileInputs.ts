@@ -1,9 +1,9 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { uploadBinary } from '../actions/file/upload.operation';
 import type { DifyTransport } from '../transport/request';
 import type { DifyFileInput, DifyFileType, DifyInputVariable } from '../types';
+import { uploadBinary } from './uploadBinary';
 
 /** Dify's extension buckets (dify-api.md §6): a file's declared type must match its extension. */
 const TYPE_BY_EXTENSION: Record<string, DifyFileType> = {};

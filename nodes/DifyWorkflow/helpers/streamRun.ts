@@ -1,5 +1,3 @@
-import { performance } from 'node:perf_hooks';
-
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
@@ -303,7 +301,7 @@ export async function consumeRunStream(
 			}
 		};
 		for (;;) {
-			const openedAt = performance.now();
+			const openedAt = Date.now();
 			const before = progress.reading;
 			// A broken connection may be re-attached; any other failure ends the item.
 			const broke = await read(stream.frames).then(
@@ -314,7 +312,7 @@ export async function consumeRunStream(
 			const progressed = progress.reading !== before;
 			if (progressed) eventsSinceMark = true;
 			// Ends at once with nothing on them count; a stream Dify held open does not, however it ended.
-			fruitless = progressed ? 0 : performance.now() - openedAt < QUICK_CLOSE_MS ? fruitless + 1 : fruitless;
+			fruitless = progressed ? 0 : Date.now() - openedAt < QUICK_CLOSE_MS ? fruitless + 1 : fruitless;
 			const run = aggregator.knownRun();
 			if (!request.reattach || !run.workflow_run_id || transport.cancelled || fruitless >= MAX_FRUITLESS_REATTACHMENTS) {
 				if (broke) throw broke;

@@ -1,10 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
-import { fileFromBinary } from '../../helpers/binaryFile';
 import { readRequiredText } from '../../helpers/parameters';
+import { uploadBinary } from '../../helpers/uploadBinary';
 import type { DifyTransport } from '../../transport/request';
-import type { DifyUploadedFile, OperationItem } from '../../types';
+import type { OperationItem } from '../../types';
 
 const properties: INodeProperties[] = [
 	{
@@ -29,24 +29,6 @@ export const description = updateDisplayOptions(
 	{ show: { resource: ['file'], operation: ['upload'] } },
 	properties,
 );
-
-/** Uploads one binary property of an item; also used for the file inputs of a run. */
-export async function uploadBinary(
-	ctx: IExecuteFunctions,
-	itemIndex: number,
-	transport: DifyTransport,
-	property: string,
-	user: string,
-): Promise<DifyUploadedFile> {
-	const file = await fileFromBinary(ctx, itemIndex, property);
-	return await transport.upload<DifyUploadedFile>(itemIndex, {
-		path: '/files/upload',
-		fields: { user },
-		file,
-		// A large file over a slow link must not be cut by the default JSON-call bound.
-		timeoutMs: 10 * 60_000,
-	});
-}
 
 export async function execute(
 	this: IExecuteFunctions,

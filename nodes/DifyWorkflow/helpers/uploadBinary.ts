@@ -1,0 +1,23 @@
+import type { IExecuteFunctions } from 'n8n-workflow';
+
+import type { DifyTransport } from '../transport/request';
+import type { DifyUploadedFile } from '../types';
+import { fileFromBinary } from './binaryFile';
+
+/** Uploads one binary property of an item to Dify: File → Upload, and the file inputs of a run. */
+export async function uploadBinary(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	transport: DifyTransport,
+	property: string,
+	user: string,
+): Promise<DifyUploadedFile> {
+	const file = await fileFromBinary(ctx, itemIndex, property);
+	return await transport.upload<DifyUploadedFile>(itemIndex, {
+		path: '/files/upload',
+		fields: { user },
+		file,
+		// A large file over a slow link must not be cut by the default JSON-call bound.
+		timeoutMs: 10 * 60_000,
+	});
+}
