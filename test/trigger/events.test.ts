@@ -247,6 +247,28 @@ describe('Dify Workflow Trigger: errors', () => {
 		expect(JSON.stringify({ m: outcome.error?.message, d: outcome.error?.description })).not.toContain(wrongKey);
 	});
 
+	it('the key never leaves in an item, even when Dify (or a proxy) echoes it', async () => {
+		const poller = await activated({ event: 'runFailed' });
+		const key = standin().apiKey;
+		const runId = '0f6d2c2e-8a1b-4c3d-9e5f-6a7b8c9d0e1f';
+		const createdAt = Math.floor(Date.now() / 1000) + 60;
+		const row = {
+			id: 'e41b93f1-0000-4000-8000-000000000001',
+			workflow_run: {
+				id: runId, version: 'v', status: 'failed', triggered_from: 'app-run', error: `upstream said: Bearer ${key}`,
+				elapsed_time: 1, total_tokens: 0, total_steps: 1, created_at: createdAt, finished_at: createdAt + 1, exceptions_count: 0,
+			},
+			details: null, created_from: 'web-app', created_by_role: 'end_user', created_by_account: null,
+			created_by_end_user: { id: 'u', type: 'browser', is_anonymous: true, session_id: key },
+			created_at: createdAt,
+		};
+		standin().failNext({ path: '/workflows/logs' }, { status: 200, json: { page: 1, limit: 100, total: 1, has_more: false, data: [row] } });
+		const outcome = await poller.poll();
+		expect(runIds(outcome)).toEqual([runId]);
+		expect(JSON.stringify(outcome.items)).not.toContain(key);
+		expect(outcome.items[0].json.error).toBe('upstream said: Bearer ***');
+	});
+
 	it('an unreachable Dify fails the poll with the connection message', async () => {
 		const closed = await startDifyStandin({ seedLogs: 0 });
 		const url = closed.url;
