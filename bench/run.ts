@@ -20,6 +20,7 @@ import type {
 	Task,
 	TaskResult,
 	ThroughputPair,
+	TriggerPollPair,
 	UploadResult,
 } from './lib/tasks';
 
@@ -51,6 +52,8 @@ const SLOW_RUN_MS = 200;
 const SLOW_PAIRS = 3;
 const REATTACH_PAUSE_MS = 200;
 const REATTACH_PAIRS = 12;
+const TRIGGER_RUNS = 1_000;
+const TRIGGER_PAIRS = 8;
 /** A worker that takes longer than this is stopped and the figure reported as failed. */
 const TASK_LIMIT_MS = 5 * 60_000;
 
@@ -666,6 +669,29 @@ async function reattach(where: Placement, report: Report): Promise<void> {
 	);
 }
 
+async function triggerPoll(where: Placement, report: Report): Promise<void> {
+	// The runs must stay: the poll and the floor read them after they were made.
+	const standin = await startStandin(where, ['--keep-runs']);
+	let pairs: TriggerPollPair[];
+	try {
+		pairs = await runTask<TriggerPollPair[]>(where, { kind: 'triggerPoll', target: standin.target, runs: TRIGGER_RUNS, pairs: TRIGGER_PAIRS });
+	} finally {
+		await standin.stop();
+	}
+	const runs = formatNumber(TRIGGER_RUNS);
+	report.rows.push({
+		...pairedRow(8, `one poll over ${runs} new runs (Run Started): the trigger's poll() in n8n's PollContext`, 'ms', pairs.map((p) => p.nodeMs), pairs.map((p) => p.floorMs)),
+		baselineName: 'undici, paging the same logs (100 a page)',
+	});
+	report.rows.push(
+		pairedRow(8, 'same, CPU time of the measured process', 'ms', pairs.map((p) => p.nodeCpuMs), pairs.map((p) => p.floorCpuMs)),
+	);
+	report.notes.push(
+		`8: ${pairs.length} pairs, each from a fresh activation followed by ${runs} runs made as Dify's web app would (the stand-in's /_standin/runs); ` +
+			`${formatSpread(spread(pairs.map((p) => p.floorPages)))} pages of logs per poll; the poll returned ${formatNumber(pairs[0]?.items ?? 0)} items; the stand-in keeps every run, so its own work per page grows from pair to pair, alike for both sides.`,
+	);
+}
+
 // --- main -------------------------------------------------------------------------------------
 
 const FIGURES: Array<[number, string, (where: Placement, report: Report) => Promise<void>]> = [
@@ -676,6 +702,7 @@ const FIGURES: Array<[number, string, (where: Placement, report: Report) => Prom
 	[5, 'Get Info overhead', getInfo],
 	[6, 'slow runs, concurrency', concurrency],
 	[7, 're-attach', reattach],
+	[8, 'trigger poll over 1,000 new runs', triggerPoll],
 ];
 
 function describe(machine: Machine, placed: string): string {

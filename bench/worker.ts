@@ -9,11 +9,13 @@ import type { DifySseFrame } from '../nodes/DifyWorkflow/transport/sse';
 import { collectGarbage, heapUsedBytes, maxRssBytes, MemorySampler } from './lib/memory';
 import { runDifyNode, runDifyNodeTimed, runOffersConcurrency, storeBinaries, streamingRun } from './lib/node';
 import type { Target } from './lib/raw';
-import { floorAgent, rawGetInfo, rawStream, rawStreamReattaching, rawStreams, rawUpload } from './lib/raw';
+import { addExternalRuns, floorAgent, rawGetInfo, rawLogPages, rawStream, rawStreamReattaching, rawStreams, rawUpload } from './lib/raw';
+import { cursorIso, triggerPoller } from './lib/trigger';
 import type {
 	ConcurrencyResult,
 	FirstEventPair,
 	GetInfoPair,
+	TriggerPollPair,
 	MemoryResult,
 	Pair,
 	ReattachPair,
@@ -427,6 +429,59 @@ async function reattach(target: Target, pauseMs: number, pairs: number): Promise
 	return { pauseMs, events, delayMs, pairs: results };
 }
 
+/**
+ * Figure 8: one poll of an active workflow's Dify Workflow Trigger (Run Started) over `runs` new
+ * runs, through n8n-core's PollContext, against undici paging the same logs from the same cursor.
+ * Each pair starts from a fresh activation, then the stand-in makes the runs.
+ */
+async function triggerPoll(target: Target, runs: number, pairs: number): Promise<TriggerPollPair[]> {
+	const agent = floorAgent();
+	// Dify's bound is inclusive, to the second: a poll reads again the runs of its cursor's second.
+	// One run alone in a second of its own before the activation keeps the earlier rounds' runs
+	// out of the pages read, so that every round reads the same number of rows.
+	const nextSecond = async () => {
+		const now = Math.floor(Date.now() / 1000);
+		while (Math.floor(Date.now() / 1000) === now) await new Promise((resolve) => setTimeout(resolve, 20));
+	};
+	const round = async (index: number) => {
+		await nextSecond();
+		await addExternalRuns(target, agent, 1);
+		const poller = triggerPoller(target);
+		const activation = await poller.activate();
+		if (activation.error) throw activation.error;
+		const since = cursorIso(poller);
+		await nextSecond();
+		await addExternalRuns(target, agent, runs);
+		const node = async () => {
+			const { ms, cpuMs, value } = await timed(() => poller.poll());
+			if (value.error) throw value.error;
+			return { ms, cpuMs, items: value.items.length };
+		};
+		const floor = async () => {
+			const { ms, cpuMs, value } = await timed(() => rawLogPages(target, agent, since));
+			return { ms, cpuMs, pages: value.pages, rows: value.rows };
+		};
+		return await alternate(index, node, floor);
+	};
+	// The first rounds run partly unoptimised code.
+	for (let i = 0; i < 2; i++) await round(i);
+	const results: TriggerPollPair[] = [];
+	for (let i = 0; i < pairs; i++) {
+		const pair = await round(i);
+		if (pair.node.items !== runs) throw new Error(`The poll returned ${pair.node.items} items for ${runs} new runs`);
+		results.push({
+			nodeMs: pair.node.ms,
+			floorMs: pair.floor.ms,
+			nodeFirst: pair.nodeFirst,
+			nodeCpuMs: pair.node.cpuMs,
+			floorCpuMs: pair.floor.cpuMs,
+			floorPages: pair.floor.pages,
+			items: pair.node.items,
+		});
+	}
+	return results;
+}
+
 async function perform(task: Task): Promise<TaskResult> {
 	switch (task.kind) {
 		case 'throughputSide':
@@ -443,6 +498,8 @@ async function perform(task: Task): Promise<TaskResult> {
 			return await concurrency(task.target, task.items, task.runMs, task.concurrency, task.pairs);
 		case 'reattach':
 			return await reattach(task.target, task.pauseMs, task.pairs);
+		case 'triggerPoll':
+			return await triggerPoll(task.target, task.runs, task.pairs);
 		case 'footprint':
 			throw new Error('The footprint is measured by footprint.js, in a process that imports nothing else');
 	}

@@ -214,3 +214,37 @@ export async function rawStreamReattaching(target: Target, agent: Dispatcher, in
 	}
 	return { ms: performance.now() - started, gapMs: brokeAt === 0 ? NaN : firstAgainAt - brokeAt, finished };
 }
+
+/**
+ * Reads every log row created at or after `sinceIso`, 100 a page, as the trigger's poll does, each
+ * body parsed as JSON; the rows and the pages read.
+ */
+export async function rawLogPages(target: Target, agent: Dispatcher, sinceIso: string): Promise<{ rows: number; pages: number }> {
+	let rows = 0;
+	let pages = 0;
+	for (let page = 1; ; page++) {
+		const url = `${target.url}/workflows/logs?created_at__after=${encodeURIComponent(sinceIso)}&page=${page}&limit=100`;
+		const { statusCode, body } = await request(url, {
+			method: 'GET',
+			headers: { authorization: `Bearer ${target.apiKey}`, accept: 'application/json' },
+			dispatcher: agent,
+		});
+		const result = (await body.json()) as { data?: unknown[]; has_more?: boolean };
+		if (statusCode !== 200 || !Array.isArray(result.data)) throw new Error(`GET /workflows/logs answered HTTP ${statusCode}`);
+		pages++;
+		rows += result.data.length;
+		if (!result.has_more || result.data.length === 0) return { rows, pages };
+	}
+}
+
+/** Adds runs to the stand-in as Dify's web app would (its own endpoint, beside the API). */
+export async function addExternalRuns(target: Target, agent: Dispatcher, count: number): Promise<void> {
+	const { statusCode, body } = await request(`${target.url.replace(/\/v1$/, '')}/_standin/runs`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ count, scenario: 'llm', createdFrom: 'web-app' }),
+		dispatcher: agent,
+	});
+	const text = await body.text();
+	if (statusCode !== 201) throw new Error(`POST /_standin/runs answered HTTP ${statusCode}: ${text}`);
+}

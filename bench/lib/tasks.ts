@@ -13,7 +13,8 @@ export type Task =
 	| { kind: 'getInfo'; target: Target; calls: number; pairs: number }
 	| { kind: 'footprint' }
 	| { kind: 'concurrency'; target: Target; items: number; runMs: number; concurrency: number; pairs: number }
-	| { kind: 'reattach'; target: Target; pauseMs: number; pairs: number };
+	| { kind: 'reattach'; target: Target; pauseMs: number; pairs: number }
+	| { kind: 'triggerPoll'; target: Target; runs: number; pairs: number };
 
 /** One node measurement and the floor measurement taken right next to it. */
 export interface Pair {
@@ -81,6 +82,16 @@ export interface FirstEventPair extends Pair {
 	/** From the start of the execution to the node's first parsed event. */
 	nodeFirstEventMs: number;
 	floorFirstEventMs: number;
+}
+
+export interface TriggerPollPair extends Pair {
+	/** CPU time of the measured process: the poll, and the floor's paging. */
+	nodeCpuMs: number;
+	floorCpuMs: number;
+	/** Log pages the floor read (the poll reads the same query). */
+	floorPages: number;
+	/** Items the poll returned (one per new run). */
+	items: number;
 }
 
 export interface GetInfoPair extends Pair {
@@ -152,4 +163,4 @@ export interface Unavailable {
 	unavailable: true;
 }
 
-export type TaskResult = Footprint | GetInfoPair[] | ThroughputPair[] | MemoryResult | FirstEventPair[] | UploadResult | Pair[] | ConcurrencyResult | Unavailable | ReattachResult;
+export type TaskResult = Footprint | GetInfoPair[] | TriggerPollPair[] | ThroughputPair[] | MemoryResult | FirstEventPair[] | UploadResult | Pair[] | ConcurrencyResult | Unavailable | ReattachResult;

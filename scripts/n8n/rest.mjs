@@ -109,6 +109,18 @@ export async function activateWorkflow(api, workflowId) {
 	}
 }
 
+/** Deactivates (2.x: unpublishes) a workflow; activating it again runs a poll trigger's poll at once. */
+export async function deactivateWorkflow(api, workflowId) {
+	try {
+		return await api.request('POST', `/rest/workflows/${workflowId}/deactivate`, {});
+	} catch (error) {
+		// n8n 1.x: deactivation is an update of the workflow's `active` flag.
+		if (!/\b404\b/.test(String(error.message))) throw error;
+		const workflow = await api.request('GET', `/rest/workflows/${workflowId}`);
+		return await api.request('PATCH', `/rest/workflows/${workflowId}`, { active: false, versionId: workflow.versionId });
+	}
+}
+
 /** The workflow's executions, newest first: `[{ id, status, finished, mode, … }]`. */
 export async function listExecutions(api, workflowId) {
 	const filter = encodeURIComponent(JSON.stringify({ workflowId }));

@@ -212,7 +212,8 @@ export async function disposeEngine(): Promise<void> {
 
 if (typeof afterAll === 'function') afterAll(disposeEngine);
 
-class MapNodeTypes implements INodeTypes {
+/** Node types by full type name, as n8n's loader gives them to the engine. */
+export class MapNodeTypes implements INodeTypes {
 	constructor(private readonly types: Record<string, INodeType | IVersionedNodeType>) {}
 
 	getByName(nodeType: string): INodeType | IVersionedNodeType {
@@ -379,7 +380,8 @@ function notInHarness(what: string): never {
 	throw new UnexpectedError(`${what} is not available in the engine test harness`);
 }
 
-function checkNodeTypes(options: EngineRunOptions): void {
+/** Refuses node type keys and node types that n8n's loader would refuse. */
+export function checkNodeTypes(options: Pick<EngineRunOptions, 'nodes' | 'nodeTypes'>): void {
 	for (const [typeName, type] of Object.entries(options.nodeTypes)) {
 		// n8n names a loaded node `<package>.<description.name>`; a key that disagrees would pass
 		// here and fail in n8n.
@@ -409,6 +411,59 @@ function pickStartNode(nodes: INode[], connections: IConnections, name?: string)
 	const start = nodes.find((n) => !targets.has(n.name) && !n.disabled);
 	if (!start) throw new UnexpectedError('Every node has an incoming connection; pass startNode');
 	return start;
+}
+
+
+/** What n8n's server hands the engine for one execution (or one poll): credentials, URLs, hooks. */
+export function engineAdditionalData(options: {
+	hooks: ExecutionLifecycleHooks;
+	executionId: string;
+	workflowId: string;
+	streaming?: boolean;
+	credentialTypes?: Record<string, ICredentialType>;
+	credentials?: Record<string, Record<string, ICredentialDataDecryptedObject>>;
+}): IWorkflowExecuteAdditionalData {
+	const { hooks, executionId, workflowId } = options;
+	return {
+		hooks,
+		streamingEnabled: options.streaming === true,
+		executionId,
+		workflowId,
+		userId: 'engine-test-user',
+		credentialsHelper: new TestCredentialsHelper(options.credentialTypes ?? {}, structuredClone(options.credentials ?? {})),
+		currentNodeExecutionIndex: 0,
+		variables: {},
+		externalSecretsProxy: new ExternalSecretsProxy(),
+		restApiUrl: 'http://localhost:5678/rest',
+		instanceBaseUrl: 'http://localhost:5678/',
+		formBaseUrl: 'http://localhost:5678/form',
+		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
+		formTestBaseUrl: 'http://localhost:5678/form-test',
+		webhookBaseUrl: 'http://localhost:5678/webhook',
+		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
+		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
+		mcpBaseUrl: 'http://localhost:5678/mcp',
+		mcpTestBaseUrl: 'http://localhost:5678/mcp-test',
+		logAiEvent: () => {},
+		executeWorkflow: async () => notInHarness('Executing a sub-workflow'),
+		getRunExecutionData: async () => undefined,
+		getRuntimeCredential: async () => undefined,
+		startRunnerTask: async () => notInHarness('The task runner (Code node)'),
+	};
+}
+
+/**
+ * Runs `work` with n8n-core's services set up (once per test file) in the given binary mode,
+ * as runWorkflow does; for harnesses that drive a node without WorkflowExecute (polls).
+ */
+export async function withEngine<T>(binaryMode: BinaryMode, work: () => Promise<T>): Promise<T> {
+	const env = await useEnvironment();
+	await enterBinaryMode(env, binaryMode);
+	try {
+		return await work();
+	} finally {
+		env.activeRuns--;
+	}
 }
 
 let runCounter = 0;
@@ -471,32 +526,14 @@ async function execute(options: EngineRunOptions, env: EngineEnvironment): Promi
 	const onChunk = options.onChunk;
 	if (onChunk) hooks.addHandler('sendChunk', (chunk) => onChunk(chunk as unknown as StreamChunk));
 
-	const additionalData: IWorkflowExecuteAdditionalData = {
+	const additionalData = engineAdditionalData({
 		hooks,
-		streamingEnabled: onChunk !== undefined,
 		executionId,
 		workflowId,
-		userId: 'engine-test-user',
-		credentialsHelper: new TestCredentialsHelper(options.credentialTypes ?? {}, structuredClone(options.credentials ?? {})),
-		currentNodeExecutionIndex: 0,
-		variables: {},
-		externalSecretsProxy: new ExternalSecretsProxy(),
-		restApiUrl: 'http://localhost:5678/rest',
-		instanceBaseUrl: 'http://localhost:5678/',
-		formBaseUrl: 'http://localhost:5678/form',
-		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-		formTestBaseUrl: 'http://localhost:5678/form-test',
-		webhookBaseUrl: 'http://localhost:5678/webhook',
-		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
-		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
-		mcpBaseUrl: 'http://localhost:5678/mcp',
-		mcpTestBaseUrl: 'http://localhost:5678/mcp-test',
-		logAiEvent: () => {},
-		executeWorkflow: async () => notInHarness('Executing a sub-workflow'),
-		getRunExecutionData: async () => undefined,
-		getRuntimeCredential: async () => undefined,
-		startRunnerTask: async () => notInHarness('The task runner (Code node)'),
-	};
+		streaming: onChunk !== undefined,
+		credentialTypes: options.credentialTypes,
+		credentials: options.credentials,
+	});
 
 	const execution = new WorkflowExecute(additionalData, mode).run({ workflow, startNode });
 

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { startPostgres } from '../../scripts/n8n/postgres.mjs';
 import { queueModeEnv, startWorker, workerExecutions } from '../../scripts/n8n/queue.mjs';
 import { startRedis } from '../../scripts/n8n/redis.mjs';
-import { activateWorkflow, listExecutions, getExecution, setUpOwner } from '../../scripts/n8n/rest.mjs';
+import { activateWorkflow, deactivateWorkflow, listExecutions, getExecution, setUpOwner } from '../../scripts/n8n/rest.mjs';
 import {
 	createUserFolder,
 	importCredentials,
@@ -37,6 +37,7 @@ const WORKFLOWS = [
 	join(REPO_ROOT, 'test/queue/workflows/upload.json'),
 	join(REPO_ROOT, 'test/queue/workflows/output-files.json'),
 	join(REPO_ROOT, 'test/e2e/workflows/stop-run.json'),
+	join(REPO_ROOT, 'test/queue/workflows/trigger-runs.json'),
 ];
 // With at most four executions each, eight runs held open together cannot all go to one worker.
 const WORKER_CONCURRENCY = 4;
@@ -213,6 +214,27 @@ describe('n8n 2.x in queue mode (main, two workers, Redis, PostgreSQL) runs the 
 			log(`execution ${executionId} on ${workerOf(executionId)} stopped; Dify's task stopped ${stopMs} ms after the stop call`);
 			assert.equal(execution.status, 'canceled');
 			assert.ok(standin.stoppedTasks.includes(run.taskId));
+		}),
+	);
+
+	it(
+		'polls the Dify Workflow Trigger on main and runs the executions it starts on a worker',
+		withLogs(async () => {
+			const run = await standin.addRun({ scenario: 'llm', createdFrom: 'web-app', user: 'queue-visitor' });
+			// Activation runs one poll at once: no waiting for the minute.
+			await deactivateWorkflow(api, 'difyQueueTrig001');
+			await activateWorkflow(api, 'difyQueueTrig001');
+			const deadline = Date.now() + 120_000;
+			let summaries = [];
+			while (!(summaries.length === 1 && summaries[0].status === 'success')) {
+				assert.ok(Date.now() < deadline, `the trigger's execution: ${JSON.stringify(summaries)}`);
+				await new Promise((wait) => setTimeout(wait, 500));
+				summaries = await listExecutions(api, 'difyQueueTrig001');
+			}
+			const execution = await getExecution(api, summaries[0].id);
+			assert.ok(execution.data.includes(run.id), 'the execution carries the run');
+			assert.ok(execution.data.includes('queue-visitor'));
+			log(`the trigger's execution ${summaries[0].id} ran on ${workerOf(summaries[0].id)}`);
 		}),
 	);
 });

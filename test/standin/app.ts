@@ -593,6 +593,8 @@ export interface StoredRun {
 	/** While paused: the human_input_required data of its open forms, and the workflow_paused data. */
 	openForms: Array<Record<string, unknown>>;
 	pausedData: DifyWorkflowPausedData | null;
+	/** Started by a workspace account (installed app), not an end user: no end user may re-attach to it. */
+	byAccount?: boolean;
 }
 
 /** Receives each event a watched run publishes: its JSON and its name ('' when unknown). */
@@ -817,11 +819,20 @@ export function runDetail(run: StoredRun | undefined, version: DifyVersion): Rec
 // ---------------------------------------------------------------------------------------------
 // Logs (dify-api.md §8.4)
 
-interface LogRecord {
+/** Where a run came from, as its log row says. */
+export type LogCreatedFrom = 'service-api' | 'web-app' | 'installed-app';
+
+/** How a log row says a run was made, for runs not made through the Service API. */
+export interface LogOrigin {
+	createdFrom: LogCreatedFrom;
+	/** `app-run`, `webhook`, `schedule`, `plugin`, … */
+	triggeredFrom: string;
+	byAccount: boolean;
+}
+
+interface LogRecord extends LogOrigin {
 	id: string;
 	run: StoredRun;
-	createdFrom: 'service-api' | 'web-app' | 'installed-app';
-	byAccount: boolean;
 	/** Insertion order: breaks ties between rows created in the same second. */
 	sequence: number;
 }
@@ -885,6 +896,7 @@ function seededRecord(index: number, count: number): LogRecord {
 		id: stableUuid(`seed-log:${index}`),
 		run,
 		createdFrom: byAccount ? 'installed-app' : 'service-api',
+		triggeredFrom: 'app-run',
 		byAccount,
 		sequence: index,
 	};
@@ -949,8 +961,8 @@ export class LogStore {
 		this.sequence = seedCount;
 	}
 
-	add(run: StoredRun): void {
-		this.made.push({ id: randomUUID(), run, createdFrom: 'service-api', byAccount: false, sequence: this.sequence++ });
+	add(run: StoredRun, origin: LogOrigin = { createdFrom: 'service-api', triggeredFrom: 'app-run', byAccount: false }): void {
+		this.made.push({ id: randomUUID(), run, ...origin, sequence: this.sequence++ });
 	}
 
 	/** Seeded rows have run details too, so that ids found in logs can be looked up. */
@@ -1030,7 +1042,7 @@ function logEntry(record: LogRecord): DifyLogEntry {
 			id: run.id,
 			version,
 			status: run.status,
-			triggered_from: 'app-run',
+			triggered_from: record.triggeredFrom,
 			error: run.error,
 			elapsed_time: run.elapsedTime,
 			total_tokens: run.totalTokens,

@@ -965,3 +965,27 @@ export function blockingResponse(run: StoredRun, version: DifyVersion): DifyBloc
 		},
 	};
 }
+
+/**
+ * A run made outside the Service API (Dify's web app, a schedule, a webhook) that stays running
+ * until it is ended with `endSteps`: the order in which runs end is then the test's to choose.
+ */
+export function heldSteps(run: StoredRun): Iterable<Step> {
+	return [event(new RunEvents(run).workflowStarted())];
+}
+
+/** Ends a held run as its worker would: workflow_finished with the chosen status. */
+export function endSteps(
+	run: StoredRun,
+	status: DifyWorkflowStatus,
+	outputs: Record<string, unknown>,
+	error: string | null,
+): Iterable<Step> {
+	return [event(new RunEvents(run).workflowFinished(status, outputs, { tokens: 0, steps: run.totalSteps + 1, error }))];
+}
+
+/** A held run reaches a Human Input node and pauses there, as the `paused` scenario does. */
+export function pauseSteps(run: StoredRun, version: DifyVersion): Iterable<Step> {
+	const f = new RunEvents(run);
+	return stoppable(paused(f, version), f);
+}

@@ -6,10 +6,15 @@ import type {
 	DifyErrorBody,
 	DifyResponseMode,
 	DifyStopResponse,
+	DifyWorkflowStatus,
 } from '../../nodes/DifyWorkflow/types';
-import type { DifyVersion, PydanticIssue, ScenarioName, StoredRun, UploadLimitsMb } from './app';
+import { randomUUID } from 'node:crypto';
+
+import type { DifyVersion, LogCreatedFrom, PydanticIssue, ScenarioName, StoredRun, UploadLimitsMb } from './app';
 import {
 	APP_INFO,
+	OWNER_ACCOUNT,
+	SCENARIO_NAMES,
 	APP_SITE,
 	ApiError,
 	canonicalUuid,
@@ -32,7 +37,7 @@ import type { MultipartSummary } from './multipart';
 import type { PlaySettings, RunBinding } from './runner';
 import { IDLE_LIMIT_MS, playBlocking, playDetached, streamSteps } from './runner';
 import type { Step } from './scenarios';
-import { blockingResponse, invalidInputSteps, OUTPUT_FILES, resumeSteps, runSteps } from './scenarios';
+import { blockingResponse, endSteps, heldSteps, invalidInputSteps, OUTPUT_FILES, pauseSteps, resumeSteps, runSteps } from './scenarios';
 import { FormStore } from './humanInput';
 import { finishedFrame, runHasFinished, watchRun } from './watch';
 import type { Chunking, LineEnding } from './sse-writer';
@@ -116,6 +121,33 @@ export interface FaultSpec {
 	afterEvents?: number;
 }
 
+/**
+ * A run made the way Dify's web app, an installed app, a schedule, a webhook or a plugin makes
+ * one: not through the Service API, so no client holds its stream.
+ */
+export interface ExternalRun {
+	/** Default 'web-app' ('installed-app' for an account). */
+	createdFrom?: LogCreatedFrom;
+	/** Default 'app-run'; Dify also writes 'schedule', 'webhook', 'plugin', … */
+	triggeredFrom?: string;
+	/** The end user's session id; default a new one per run. Ignored for an account. */
+	user?: string;
+	/** Started by the workspace owner's account (an installed app) instead of an end user. */
+	account?: boolean;
+	/** 'hold' (the default) stays running until endRun; a scenario plays at once ('paused' pauses at a form). */
+	scenario?: ScenarioName | 'hold';
+	inputs?: Record<string, unknown>;
+	/** Unix seconds; default now. Lets tests put runs in one second, or in the past. */
+	createdAt?: number;
+}
+
+/** How endRun ends a held (or paused) run. */
+export interface RunEnd {
+	status: Exclude<DifyWorkflowStatus, 'running' | 'paused' | 'scheduled'>;
+	outputs?: Record<string, unknown>;
+	error?: string | null;
+}
+
 export interface DifyStandin {
 	/** 'http://127.0.0.1:PORT/v1' */
 	url: string;
@@ -134,6 +166,12 @@ export interface DifyStandin {
 	stoppedTasks: string[];
 	/** SSE responses still open. */
 	openStreams(): number;
+	/** Adds a run as Dify's web app, a schedule or an account would (also `POST /_standin/runs`). */
+	addRun(spec?: ExternalRun): Promise<StoredRun>;
+	/** Ends a running or paused run (also `POST /_standin/runs/{id}/end`). */
+	endRun(runId: string, end: RunEnd): Promise<StoredRun>;
+	/** Makes a held run reach a Human Input node and pause (also `POST /_standin/runs/{id}/pause`). */
+	pauseRun(runId: string): Promise<StoredRun>;
 	/** Forgets requests, faults, stops, runs and uploads; seeded log rows stay. */
 	reset(): void;
 	/** Stops listening and destroys every open connection. */
@@ -350,6 +388,45 @@ class Standin implements DifyStandin {
 		return this.streams.size;
 	}
 
+	async addRun(spec: ExternalRun = {}): Promise<StoredRun> {
+		const byAccount = spec.account === true;
+		const user = byAccount ? OWNER_ACCOUNT.email : (spec.user ?? `web-${randomUUID().slice(0, 8)}`);
+		const held = (spec.scenario ?? 'hold') === 'hold';
+		const scenario = held ? 'llm' : (spec.scenario as ScenarioName);
+		const inputs = { topic: 'Mount Fuji', ...spec.inputs, scenario };
+		const run = this.store.create({ workflowId: CURRENT_WORKFLOW_ID, scenario, responseMode: 'streaming', user, inputs });
+		if (spec.createdAt !== undefined) run.createdAt = spec.createdAt;
+		run.byAccount = byAccount;
+		this.logs.add(run, {
+			createdFrom: spec.createdFrom ?? (byAccount ? 'installed-app' : 'web-app'),
+			triggeredFrom: spec.triggeredFrom ?? 'app-run',
+			byAccount,
+		});
+		const steps = held ? heldSteps(run) : runSteps(run, this.settings.version);
+		await playDetached(steps, this.settings, { run, store: this.store });
+		return run;
+	}
+
+	async endRun(runId: string, end: RunEnd): Promise<StoredRun> {
+		const run = this.goingRun(runId);
+		await playDetached(endSteps(run, end.status, end.outputs ?? {}, end.error ?? null), this.settings, { run, store: this.store });
+		return run;
+	}
+
+	async pauseRun(runId: string): Promise<StoredRun> {
+		const run = this.goingRun(runId);
+		if (run.status !== 'running') throw invalidParam(`Only a running run can pause (this one is ${run.status})`);
+		await playDetached(pauseSteps(run, this.settings.version), this.settings, { run, store: this.store });
+		return run;
+	}
+
+	private goingRun(runId: string): StoredRun {
+		const run = this.store.get(runId);
+		if (!run) throw new ApiError(404, 'not_found', 'Workflow run not found.');
+		if (runHasFinished(run)) throw invalidParam(`The run has already ended (${run.status})`);
+		return run;
+	}
+
 	reset(): void {
 		this.requests.length = 0;
 		this.stoppedTasks.length = 0;
@@ -398,7 +475,42 @@ class Standin implements DifyStandin {
 			{ method: 'POST', pattern: /^\/v1\/files\/upload$/, streamsBody: true, handle: (ctx) => this.upload(ctx) },
 			{ method: 'GET', pattern: /^\/v1\/workflows\/logs$/, handle: (ctx) => this.sendJson(ctx.res, 200, this.logs.query(ctx.record.query)) },
 			...(hasRunEvents(this.settings.version) ? this.runEventRoutes() : []),
+			// The stand-in's own control surface, not Dify's API: runs made behind a client's back.
+			{ method: 'POST', pattern: /^\/_standin\/runs$/, public: true, handle: (ctx) => this.addRunsFromRequest(ctx) },
+			{ method: 'POST', pattern: /^\/_standin\/runs\/([^/]+)\/end$/, public: true, handle: (ctx) => this.endRunFromRequest(ctx) },
+			{
+				method: 'POST',
+				pattern: /^\/_standin\/runs\/([^/]+)\/pause$/,
+				public: true,
+				handle: async (ctx) => {
+					const run = await this.pauseRun(ctx.params[0]);
+					this.sendJson(ctx.res, 200, { id: run.id, status: run.status });
+				},
+			},
 		];
+	}
+
+	/** `POST /_standin/runs` with an ExternalRun and an optional `count`: the runs made, oldest first. */
+	private async addRunsFromRequest(ctx: RequestContext): Promise<void> {
+		const body = this.requireJson(ctx);
+		if (!isObject(body)) throw invalidParam('The body must be a JSON object');
+		const count = typeof body.count === 'number' ? Math.max(1, Math.floor(body.count)) : 1;
+		if (body.scenario !== undefined && body.scenario !== 'hold' && !SCENARIO_NAMES.includes(body.scenario as ScenarioName)) {
+			throw invalidParam(`Unknown scenario: ${String(body.scenario)}`);
+		}
+		const made: StoredRun[] = [];
+		for (let n = 0; n < count; n++) made.push(await this.addRun(body as ExternalRun));
+		this.sendJson(ctx.res, 201, {
+			runs: made.map((run) => ({ id: run.id, task_id: run.taskId, user: run.user, status: run.status, created_at: run.createdAt })),
+		});
+	}
+
+	/** `POST /_standin/runs/{id}/end` with a RunEnd. */
+	private async endRunFromRequest(ctx: RequestContext): Promise<void> {
+		const body = this.requireJson(ctx);
+		if (!isObject(body) || typeof body.status !== 'string') throw invalidParam('The body must name a status');
+		const run = await this.endRun(ctx.params[0], body as unknown as RunEnd);
+		this.sendJson(ctx.res, 200, { id: run.id, status: run.status, finished_at: run.finishedAt });
 	}
 
 	/** 1.14+: re-attach to a run, and answer its Human Input forms with the app key. */
@@ -596,7 +708,8 @@ class Standin implements DifyStandin {
 		const { query } = ctx.record;
 		if (!query.user) throw invalidParam('Arg user must be provided.');
 		const run = this.store.get(ctx.params[0]);
-		if (!run || run.user !== query.user) throw new ApiError(404, 'not_found', 'Workflow run not found');
+		// Dify re-attaches only the end user that started a run: never to a run an account started.
+		if (!run || run.byAccount || run.user !== query.user) throw new ApiError(404, 'not_found', 'Workflow run not found');
 		if (runHasFinished(run)) {
 			ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' });
 			ctx.res.end(finishedFrame(run, this.settings.lineEnding));

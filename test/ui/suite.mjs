@@ -216,6 +216,45 @@ export function uiSuite(major) {
 			assert.equal(await added.count(), 1, 'the node is on the canvas');
 		});
 
+		step('start a workflow with the trigger by searching "Dify" in the first-step panel', async ({ shot }) => {
+			await openWorkflow(page, n8n.url, 'new');
+			// An empty workflow's + opens the trigger panel: what the first step can be. n8n lists a
+			// node and its trigger ("X" and "X Trigger") as one entry, the trigger's events as its actions.
+			await page.getByTestId('node-creator-plus-button').click();
+			await page.getByTestId('node-creator-search-bar').fill('Dify');
+			const found = page.getByTestId('node-creator-item-name').filter({ hasText: /^Dify Workflow( Trigger)?$/ });
+			const nothing = page.getByTestId('node-creator-no-results');
+			await found.or(nothing).first().waitFor();
+			await shot('search');
+			assert.ok(
+				await found.first().isVisible(),
+				`typing "Dify" in the first-step panel must offer the trigger; the panel shows:\n${await page.getByTestId('node-creator').innerText()}`,
+			);
+			await found.first().click();
+			const ndv = page.getByTestId('ndv');
+			const failedEvent = page.getByTestId('node-creator').getByTestId('item-iterator-item').filter({ hasText: /Run Failed/i });
+			await ndv.getByTestId('node-parameters').or(failedEvent).first().waitFor();
+			let expected = 'Run Finished';
+			if (await failedEvent.first().isVisible()) {
+				await shot('events');
+				const events = await page.getByTestId('node-creator').innerText();
+				for (const name of ['Run Failed', 'Run Finished', 'Run Paused for Human Input', 'Run Started']) {
+					assert.match(events, new RegExp(name, 'i'), `the trigger's events are listed; the panel shows:\n${events}`);
+				}
+				await failedEvent.first().click();
+				expected = 'Run Failed';
+			}
+			await ndv.getByTestId('node-parameters').waitFor();
+			const event = await ndv.getByTestId('parameter-input-event').locator('input').first().inputValue();
+			assert.equal(event, expected, 'the trigger opens on the chosen event');
+			const form = await ndv.getByTestId('node-parameters').innerText();
+			assert.match(form, /Poll Times/, `n8n adds Poll Times to a polling trigger; the form shows:\n${form}`);
+			await shot('parameters');
+			await closeNode(page);
+			const added = page.locator(`[data-test-id="canvas-node"][data-node-type="${PACKAGE}.difyWorkflowTrigger"]`);
+			assert.equal(await added.count(), 1, 'the trigger is on the canvas');
+		});
+
 		step('create a Dify API credential: its test succeeds', async () => {
 			const modal = await newDifyCredential(page, n8n.url, { baseUrl: standin.url, apiKey: standin.apiKey });
 			await modal.getByTestId('credential-save-button').click();

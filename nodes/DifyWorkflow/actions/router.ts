@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { errorsGoToAgent } from '../helpers/asTool';
+import { asNodeError } from '../helpers/nodeError';
 import { runDetailsOf } from '../helpers/runFailure';
 import type { DifyTransport } from '../transport/request';
 import type { OperationItem } from '../types';
@@ -39,24 +40,6 @@ const operations: Record<string, Record<string, OperationModule>> = {
 /** What one input item gave: its output objects, or the error that ended it. */
 type Outcome = { results: OperationItem[] } | { error: unknown };
 
-/** Guarantees the error that leaves the node is an n8n error for its item and never shows the key. */
-function asNodeError(
-	ctx: IExecuteFunctions,
-	error: unknown,
-	itemIndex: number,
-	transport: DifyTransport | undefined,
-): NodeApiError | NodeOperationError {
-	const nodeError =
-		error instanceof NodeApiError || error instanceof NodeOperationError
-			? error
-			: new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
-	if (transport) {
-		nodeError.message = transport.redact(nodeError.message);
-		if (nodeError.description) nodeError.description = transport.redact(nodeError.description);
-	}
-	return nodeError;
-}
-
 /**
  * Runs the chosen operation for every input item, up to the operation's concurrency at a time,
  * and returns the results in input order; every output item names its input item.
@@ -78,7 +61,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	try {
 		limit = Math.min(chosen.concurrency?.call(this) ?? 1, Math.max(1, items.length));
 	} catch (error) {
-		optionError = asNodeError(this, error, 0, undefined);
+		optionError = asNodeError(this.getNode(), error, 0, undefined);
 	}
 	if (optionError && !continueOnFail) throw optionError;
 
@@ -115,7 +98,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	};
 	await Promise.all(Array.from({ length: limit }, worker));
 	if (firstFailure !== undefined && !continueOnFail) {
-		throw asNodeError(this, (outcomes[firstFailure] as { error: unknown }).error, firstFailure, transport);
+		throw asNodeError(this.getNode(), (outcomes[firstFailure] as { error: unknown }).error, firstFailure, transport);
 	}
 
 	// Every item that leaves the node passes here, whatever made it: one place keeps the key out.
@@ -137,7 +120,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			}
 			continue;
 		}
-		const nodeError = asNodeError(this, outcome.error, itemIndex, transport);
+		const nodeError = asNodeError(this.getNode(), outcome.error, itemIndex, transport);
 		const failure = runDetailsOf(outcome.error);
 		for (const json of failure?.emitted ?? []) returnData.push({ json: redact(json), pairedItem });
 		const details: IDataObject = redact({ ...(failure?.run ?? {}) });

@@ -1,7 +1,16 @@
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { BinaryHelperFunctions, IDataObject } from 'n8n-workflow';
 
 import type { DifyTransport, DownloadAdvice } from '../transport/request';
 import type { DifyOutputFile, DifyRunResult, OperationItem } from '../types';
+
+/** Max Download Size's default, in megabytes. */
+export const DEFAULT_MAX_DOWNLOAD_MB = 100;
+
+/** Download Output Files and Max Download Size, as the limit finalItem takes; undefined when off. */
+export function downloadLimit(options: { downloadFiles?: boolean; maxDownloadSize?: number }): { maxBytes: number } | undefined {
+	if (!options.downloadFiles) return undefined;
+	return { maxBytes: Math.floor(Math.max(0, Number(options.maxDownloadSize ?? DEFAULT_MAX_DOWNLOAD_MB)) * 1024 * 1024) };
+}
 
 /** Only what Dify itself marks as a file is downloaded: an output that merely looks like one is data. */
 function isDifyFile(value: unknown): value is DifyOutputFile {
@@ -52,7 +61,7 @@ const DOWNLOAD_ADVICE: DownloadAdvice = {
 
 /** The `final` result item, with the output files downloaded into binary properties when asked. */
 export async function finalItem(
-	ctx: IExecuteFunctions,
+	ctx: { helpers: Pick<BinaryHelperFunctions, 'prepareBinaryData'> },
 	itemIndex: number,
 	transport: DifyTransport,
 	result: DifyRunResult,

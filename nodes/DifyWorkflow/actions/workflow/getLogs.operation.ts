@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
+import { LOG_FILTER_ACCOUNT, LOG_FILTER_END_USER, LOG_FILTER_KEYWORD } from '../../helpers/logFilters';
 import { readPositiveInteger, toUtcIso } from '../../helpers/parameters';
 import type { DifyTransport } from '../../transport/request';
 import type { DifyLogPage, DifyLogQuery, OperationItem } from '../../types';
@@ -57,29 +58,9 @@ const properties: INodeProperties[] = [
 				default: '',
 				description: 'Only runs created at or before this time (UTC unless the value has an offset)',
 			},
-			{
-				displayName: 'Created by Account',
-				name: 'createdByAccount',
-				type: 'string',
-				default: '',
-				placeholder: 'name@example.com',
-				description: 'Only runs started in Dify by this account, given by its e-mail address',
-			},
-			{
-				displayName: 'Created by End User',
-				name: 'createdByEndUserSessionId',
-				type: 'string',
-				default: '',
-				description: 'Only runs of this end user: the User value they were started with',
-			},
-			{
-				displayName: 'Keyword',
-				name: 'keyword',
-				type: 'string',
-				default: '',
-				description:
-					"Only runs whose inputs, outputs or end user contain this text (Dify uses its first 30 characters), or whose run ID it is",
-			},
+			LOG_FILTER_ACCOUNT,
+			LOG_FILTER_END_USER,
+			LOG_FILTER_KEYWORD,
 			{
 				displayName: 'Status',
 				name: 'status',

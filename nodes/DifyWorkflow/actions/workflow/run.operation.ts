@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
 import { mayReferenceFiles, resolveFileInputs, resolveRunFiles } from '../../helpers/fileInputs';
+import { DEFAULT_MAX_DOWNLOAD_MB, downloadLimit } from '../../helpers/outputFiles';
 import { optionalUuid, readInputs, readRequiredText } from '../../helpers/parameters';
 import { appForm, checkAgainstForm, readMappedInputs } from '../../helpers/runInputs';
 import { blockingItem, consumeRunStream } from '../../helpers/streamRun';
@@ -23,7 +24,6 @@ interface RunOptions {
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
-const DEFAULT_MAX_DOWNLOAD_MB = 100;
 const MAX_CONCURRENCY = 50;
 
 const properties: INodeProperties[] = [
@@ -267,9 +267,7 @@ export async function execute(
 	const options = this.getNodeParameter('options', itemIndex, {}) as RunOptions;
 	const workflowId = optionalUuid(this, itemIndex, options.workflowId, 'Workflow ID', WORKFLOW_ID_ADVICE);
 	const timeoutMs = Math.max(1, Number(options.timeout) || DEFAULT_TIMEOUT_SECONDS) * 1000;
-	const download = options.downloadFiles
-		? { maxBytes: Math.floor(Math.max(0, Number(options.maxDownloadSize ?? DEFAULT_MAX_DOWNLOAD_MB)) * 1024 * 1024) }
-		: undefined;
+	const download = downloadLimit(options);
 
 	const validate = options.validateInputs !== false;
 	// File inputs are resolved either way: only the form says which inputs are files.

@@ -1,0 +1,3 @@
+import { triggerSuite } from './suite.mjs';
+
+triggerSuite(1);
