@@ -4,6 +4,7 @@ import { captureOutput } from '../reliability/capture';
 import type { DifyStandin, RecordedRequest, StandinOptions } from '../standin/server';
 import { startDifyStandin } from '../standin/server';
 import { runDifyNode } from './dify-node';
+import { runParameters, watchParameters } from './node-parameters';
 import { sentEvents } from './raw-stream';
 
 /**
@@ -28,24 +29,6 @@ function node(standin: DifyStandin, parameters: IDataObject, signal?: AbortSigna
 	return runDifyNode({ parameters: parameters as never, baseUrl: standin.url, apiKey: standin.apiKey, signal });
 }
 
-const runParameters = (inputs: IDataObject, more: IDataObject = {}) => ({
-	resource: 'workflow',
-	operation: 'run',
-	inputs: JSON.stringify(inputs),
-	user: 'user-42',
-	responseMode: 'streaming',
-	output: 'final',
-	...more,
-});
-
-const watchParameters = (workflowRunId: string, more: IDataObject = {}) => ({
-	resource: 'workflow',
-	operation: 'watchRun',
-	workflowRunId,
-	user: 'user-42',
-	output: 'final',
-	...more,
-});
 
 /** Waits for a condition that the stand-in's own records will meet; the bound is only a hang guard. */
 async function until(condition: () => boolean, what: string, limitMs = 20_000): Promise<void> {

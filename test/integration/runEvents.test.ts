@@ -5,6 +5,7 @@ import type { DifyStandin, StandinOptions } from '../standin/server';
 import { startDifyStandin } from '../standin/server';
 import type { StreamChunk } from '../engine/run-workflow';
 import { runDifyNode } from './dify-node';
+import { runParameters, watchParameters } from './node-parameters';
 import { rawRun } from './raw-stream';
 
 /**
@@ -42,24 +43,6 @@ function node(parameters: IDataObject, extra: { target?: DifyStandin; onChunk?: 
 	});
 }
 
-const runParameters = (inputs: IDataObject, more: IDataObject = {}) => ({
-	resource: 'workflow',
-	operation: 'run',
-	inputs: JSON.stringify(inputs),
-	user: 'user-42',
-	responseMode: 'streaming',
-	output: 'final',
-	...more,
-});
-
-const watchParameters = (workflowRunId: string, more: IDataObject = {}) => ({
-	resource: 'workflow',
-	operation: 'watchRun',
-	workflowRunId,
-	user: 'user-42',
-	output: 'final',
-	...more,
-});
 
 const formParameters = (operation: 'getForm' | 'submitForm', formToken: string, more: IDataObject = {}) => ({
 	resource: 'humanInput',
