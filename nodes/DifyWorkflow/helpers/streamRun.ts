@@ -164,8 +164,11 @@ async function stopCancelledRun(
 	user: string,
 ): Promise<void> {
 	const runId = run.workflow_run_id;
-	const taskId = run.task_id ?? (runId ? await discoverTaskId(transport, itemIndex, runId, user) : undefined);
-	if (!taskId) {
+	// Nothing named the run yet: there is nothing to stop, or nothing to find it by.
+	if (!run.task_id && !runId) return;
+	const taskId = run.task_id ?? (await discoverTaskId(transport, itemIndex, runId as string, user));
+	if (taskId === null) return;
+	if (taskId === undefined) {
 		ctx.logger.warn(
 			`Dify Workflow: the execution was stopped, but Dify run ${runId ?? '(unknown)'} could not be stopped: Dify stops a run by its task id, which only the run's own events carry, and none arrived within ${TASK_DISCOVERY_MS / 1000} s. Stop it in Dify if it is still running.`,
 			{ node: ctx.getNode().name, itemIndex },
@@ -185,8 +188,11 @@ async function stopCancelledRun(
 	}
 }
 
-/** Listens to a run's live events for the task id they carry; undefined when none comes in time. */
-async function discoverTaskId(transport: DifyTransport, itemIndex: number, runId: string, user: string): Promise<string | undefined> {
+/**
+ * Listens to a run's live events for the task id they carry: undefined when none comes in time,
+ * null when the run has already ended (Dify then sends its one workflow_finished frame).
+ */
+async function discoverTaskId(transport: DifyTransport, itemIndex: number, runId: string, user: string): Promise<string | null | undefined> {
 	const until = Date.now() + TASK_DISCOVERY_MS;
 	try {
 		const stream = await transport.stream(itemIndex, {
@@ -200,8 +206,9 @@ async function discoverTaskId(transport: DifyTransport, itemIndex: number, runId
 		if (stream.kind !== 'events') return undefined;
 		for await (const batch of stream.frames) {
 			for (const frame of batch) {
-				const taskId = transport.event<{ task_id?: unknown }>(itemIndex, frame).task_id;
-				if (typeof taskId === 'string' && taskId !== runId) return taskId;
+				const event = transport.event<{ event?: unknown; task_id?: unknown }>(itemIndex, frame);
+				if (typeof event.task_id === 'string' && event.task_id !== runId) return event.task_id;
+				if (event.event === 'workflow_finished') return null;
 			}
 			if (Date.now() >= until) return undefined;
 		}
