@@ -160,7 +160,9 @@ describe('Watch Run', () => {
 		const runId = String(paused.items[0].json.workflow_run_id);
 		const token = String((paused.items[0].json.human_input_forms as IDataObject[])[0].form_token);
 		const watching = node(watchParameters(runId, { output: 'events', options: { includeStateSnapshot: true, continueOnPause: true } }));
-		await new Promise((resolve) => setTimeout(resolve, 300));
+		// Answered once the watch holds the paused run (its snapshot sent), however long a loaded machine takes.
+		const watch = () => standin.requests.find((request) => request.path === `/v1/workflow/${runId}/events`);
+		for (let tries = 0; (watch()?.eventsSent ?? 0) < 6 && tries < 1000; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
 		await node(formParameters('submitForm', token, { action: 'reject', formInputs: '{"feedback": "No"}' }));
 		const watched = await watching;
 		expect(watched.error).toBeUndefined();
