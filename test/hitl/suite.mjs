@@ -31,6 +31,8 @@ const EXAMPLE = join(REPO_ROOT, 'examples/human-in-the-loop.json');
 const WEBHOOK_PATH = 'dify-hitl';
 /** Generous: a mail, a resume or an execution's end on a loaded 2-core machine. */
 const HANG_GUARD_MS = 120_000;
+/** Where to save pictures of the mail and the form page (HITL_SCREENSHOTS=docs/images), if anywhere. */
+const SCREENSHOTS = process.env.HITL_SCREENSHOTS;
 const PDF = Buffer.from('%PDF-1.4\n% evidence for the review\n%%EOF\n');
 
 /** An SMTP server on 127.0.0.1 that keeps every mail, parsed. */
@@ -77,6 +79,20 @@ async function until(what, check, output) {
 		if (value) return value;
 		if (Date.now() > deadline) throw new Error(`${what}: not within ${HANG_GUARD_MS} ms\n${output?.().split('\n').slice(-30).join('\n') ?? ''}`);
 		await new Promise((wait) => setTimeout(wait, 300));
+	}
+}
+
+/** Pictures of the mail as a mail client shows its HTML, and of the form page, in Chromium. */
+async function screenshots(folder, major, mail, link) {
+	const { launchChromium } = await import('../../scripts/n8n/browser.mjs');
+	const browser = await launchChromium({ viewport: { width: 900, height: 900 } });
+	try {
+		await browser.page.setContent(String(mail.html), { waitUntil: 'load' });
+		await browser.page.screenshot({ path: join(folder, `hitl-mail-n8n-${major}.png`), fullPage: true });
+		await browser.page.goto(link, { waitUntil: 'networkidle' });
+		await browser.page.screenshot({ path: join(folder, `hitl-form-n8n-${major}.png`), fullPage: true });
+	} finally {
+		await browser.close();
 	}
 }
 
@@ -183,6 +199,10 @@ export function hitlSuite(major) {
 				assert.ok(page.includes(shown), `the form page shows ${shown}`);
 			}
 			log('the mail came, its link opens the form with Dify\'s labels, options and content');
+			if (SCREENSHOTS) {
+				await screenshots(join(REPO_ROOT, SCREENSHOTS), major, mail, link);
+				log(`pictures of the mail and the form page in ${SCREENSHOTS}`);
+			}
 
 			// The page shows the default with its < > as entities, and a browser posts it back so.
 			const status = await answer(link, {

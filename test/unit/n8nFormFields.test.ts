@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { IBinaryData, INode } from 'n8n-workflow';
 import { tryToParseJsonToFormFields } from 'n8n-workflow';
 
+import { mapN8nAnswer } from '../../nodes/DifyWorkflow/helpers/n8nFormAnswer';
 import { planN8nForm, withN8nForm } from '../../nodes/DifyWorkflow/helpers/n8nFormFields';
 import type { HumanInputFormShape } from '../../nodes/DifyWorkflow/helpers/n8nFormFields';
 
@@ -106,5 +108,43 @@ describe('n8n_form_fields', () => {
 		expect(planN8nForm({ inputs: [], actions: [{ id: 'go', title: 'Go' }] }).fields).toEqual([
 			{ fieldLabel: 'Decision', fieldType: 'radio', requiredField: true, fieldOptions: { values: [{ option: 'Go' }] } },
 		]);
+	});
+});
+
+describe('an n8n answer read back into Dify terms', () => {
+	const node = { id: 'n', name: 'Submit Form', type: 'n8n-nodes-dify-workflow.difyWorkflow', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
+	const binary = (fileName: string, mimeType: string): IBinaryData => ({ data: '', mimeType, fileName });
+	const plan = planN8nForm(FULL);
+	const answer = { Note: 'a &lt;b&gt; note', Priority: '中', Decision: ['差し戻し'] };
+	const files = { Evidence: binary('a.pdf', 'application/pdf'), Photos_0: binary('p.png', 'image/png'), Photos_1: binary('q.jpg', 'image/jpeg') };
+
+	it('maps labels to names, the title to its id, and finds each file by its label', () => {
+		expect(mapN8nAnswer(node, 0, plan, answer, files)).toEqual({
+			inputs: { note: 'a <b> note', priority: '中' },
+			action: 'reject',
+			files: [
+				{ name: 'evidence', list: false, binaryProperties: ['Evidence'] },
+				{ name: 'photos', list: true, binaryProperties: ['Photos_0', 'Photos_1'] },
+			],
+		});
+	});
+
+	it.each<[string, Record<string, IBinaryData>, RegExp]>([
+		['more files than the list takes', { ...files, Photos_2: binary('r.png', 'image/png'), Photos_3: binary('s.png', 'image/png') }, /"Photos" takes at most 3 files, and the answer has 4/],
+		['two files for one', { ...files, Evidence_0: binary('b.pdf', 'application/pdf') }, /"Evidence" takes one file, and the answer has 2/],
+		['an image where documents go', { ...files, Evidence: binary('x.png', 'image/png') }, /"x.png" given for "Evidence" is not a type the form takes \(document\)/],
+	])('%s is an error naming the field', (_, given, message) => {
+		expect(() => mapN8nAnswer(node, 0, plan, answer, given)).toThrow(message);
+	});
+
+	it('a link-only file input takes a link of an allowed type', () => {
+		const awkward = planN8nForm(AWKWARD);
+		const base = { 'Decision (2)': 'x', 'Review note': 'a', 'Review note (2)': 'b', Decision: 'OK (b)' };
+		expect(mapN8nAnswer(node, 0, awkward, { ...base, Link: 'https://example.com/t.csv' }, undefined)).toMatchObject({
+			inputs: { link: { type: 'document', transfer_method: 'remote_url', url: 'https://example.com/t.csv' } },
+			action: 'b',
+		});
+		expect(() => mapN8nAnswer(node, 0, awkward, { ...base, Link: 'https://example.com/t.exe' }, undefined)).toThrow(/not a type the form takes \(\.csv\)/);
+		expect(() => mapN8nAnswer(node, 0, awkward, { ...base, Link: 'not a link' }, undefined)).toThrow(/"Link" is not a link/);
 	});
 });

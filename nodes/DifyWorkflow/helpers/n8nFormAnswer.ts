@@ -75,10 +75,14 @@ function allowedText(input: PlannedInput): string {
 	return [...types, ...extensions].join(', ') || 'any file';
 }
 
-/** Whether Dify's form takes a file of this name and MIME type. */
+/**
+ * Whether Dify's form takes a file of this name and MIME type: one of its types, or, where it
+ * takes `custom` files, one of its extensions.
+ */
 function fileFits(input: PlannedInput, fileName: string, mimeType?: string): boolean {
 	if (input.fileTypes.length === 0) return true;
-	if (input.fileTypes.includes(difyFileType(fileName, mimeType))) return true;
+	const type = difyFileType(fileName, mimeType);
+	if (type !== 'custom' && input.fileTypes.includes(type)) return true;
 	if (!input.fileTypes.includes('custom')) return false;
 	const extension = /\.([a-z0-9]+)$/i.exec(fileName)?.[1]?.toLowerCase();
 	return input.extensions.length === 0 || (extension !== undefined && input.extensions.includes(extension));
