@@ -85,7 +85,8 @@ async function until(what, check, output) {
 /** Pictures of the mail as a mail client shows its HTML, and of the form page, in Chromium. */
 async function screenshots(folder, major, mail, link) {
 	const { launchChromium } = await import('../../scripts/n8n/browser.mjs');
-	const browser = await launchChromium({ viewport: { width: 900, height: 900 } });
+	// A short viewport: fullPage grows the picture to the content and no further.
+	const browser = await launchChromium({ viewport: { width: 760, height: 200 } });
 	try {
 		await browser.page.setContent(String(mail.html), { waitUntil: 'load' });
 		await browser.page.screenshot({ path: join(folder, `hitl-mail-n8n-${major}.png`), fullPage: true });
