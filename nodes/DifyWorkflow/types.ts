@@ -82,19 +82,61 @@ export interface DifyPauseReason {
 	node_id?: string;
 	node_title?: string;
 	form_content?: string;
-	inputs?: Array<Record<string, unknown>>;
-	actions?: Array<{ id: string; title: string; button_style?: string }>;
+	inputs?: DifyHumanInputField[];
+	actions?: DifyHumanInputAction[];
 	expiration_time?: number;
 	approval_channels?: string[];
 	[key: string]: unknown;
 }
 
+/**
+ * One input of a Human Input form (dify-api.md §12.3): `paragraph`, `select`, `file`, `file-list`
+ * (1.15+), or 1.14's `text_input`.
+ */
+export interface DifyHumanInputField {
+	output_variable_name: string;
+	type: string;
+	/** `null` or `{type: "constant" | "variable", selector, value}`. */
+	default?: { type?: string; selector?: string[]; value?: unknown } | null;
+	/** select: the options, resolved at the time of the request. */
+	option_source?: { type?: string; selector?: string[]; value?: unknown };
+	allowed_file_types?: string[];
+	allowed_file_extensions?: string[];
+	allowed_file_upload_methods?: string[];
+	/** file-list: how many files at most. */
+	number_limits?: number;
+	[key: string]: unknown;
+}
+
+/** A button of a Human Input form: `id` is what a submit sends as `action`. */
+export interface DifyHumanInputAction {
+	id: string;
+	title: string;
+	button_style?: string;
+}
+
+/**
+ * One field of n8n's form-field JSON ("Define Form: Using JSON" of the Form and Send and Wait
+ * nodes), in the keys both n8n 1.x and 2.x accept.
+ */
+export interface N8nFormField {
+	fieldLabel?: string;
+	fieldType: 'text' | 'textarea' | 'dropdown' | 'radio' | 'file' | 'html';
+	requiredField?: boolean;
+	defaultValue?: string;
+	placeholder?: string;
+	fieldOptions?: { values: Array<{ option: string }> };
+	multipleFiles?: boolean;
+	acceptFileTypes?: string;
+	html?: string;
+}
+
 /** `GET /form/human_input/{form_token}` (1.14+). */
 export interface DifyHumanInputForm {
 	form_content: string;
-	inputs: Array<{ output_variable_name: string; type: string; [key: string]: unknown }>;
+	inputs: DifyHumanInputField[];
 	resolved_default_values: Record<string, string>;
-	user_actions: Array<{ id: string; title: string; button_style?: string }>;
+	user_actions: DifyHumanInputAction[];
 	expiration_time: number;
 	[key: string]: unknown;
 }

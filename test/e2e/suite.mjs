@@ -172,8 +172,8 @@ export function e2eSuite(major) {
 			assert.ok(nodeOutput(execution, 'Recent runs').length >= 1);
 		});
 
-		it('runs the example: human in the loop (Run → paused → Submit Form → Watch Run)', async () => {
-			const execution = await execute(join(EXAMPLES, 'human-in-the-loop.json'));
+		it('human in the loop answered by a script (Run → paused → Submit Form by token → Watch Run)', async () => {
+			const execution = await execute(join(WORKFLOWS, 'human-in-the-loop-scripted.json'));
 			const [paused] = nodeOutput(execution, 'Run the review workflow');
 			assert.equal(paused.status, 'paused');
 			assert.match(paused.human_input_forms[0].form_token, /^[A-Za-z0-9]{22}$/);

@@ -566,6 +566,9 @@ export function validateRunInputs(
 // ---------------------------------------------------------------------------------------------
 // Runs
 
+/** Which Review form the `paused` scenario opens (StandinOptions.reviewForm). */
+export type ReviewFormKind = 'simple' | 'full';
+
 export interface StoredRun {
 	id: string;
 	taskId: string;
@@ -592,6 +595,7 @@ export interface StoredRun {
 	nodeEvents: Map<string, { started: Record<string, unknown>; finished?: Record<string, unknown> }>;
 	/** While paused: the human_input_required data of its open forms, and the workflow_paused data. */
 	openForms: Array<Record<string, unknown>>;
+	reviewForm?: ReviewFormKind;
 	pausedData: DifyWorkflowPausedData | null;
 	/** Started by a workspace account (installed app), not an end user: no end user may re-attach to it. */
 	byAccount?: boolean;

@@ -15,7 +15,8 @@ const USAGE = `Usage: node cli.js [options]
   --dify-version V     1.11 | 1.13 | 1.16 (default 1.16)
   --line-ending E      lf | crlf (default lf)
   --step-delay-ms N    delay between the events of a run (default 0)
-  --seed-logs N        historical log rows (default 45)`;
+  --seed-logs N        historical log rows (default 45)
+  --review-form F      simple | full: the inputs of the paused scenario's form (default simple)`;
 
 class UsageError extends Error {}
 
@@ -66,6 +67,9 @@ export function parseArguments(argv: string[]): StandinOptions {
 				break;
 			case '--seed-logs':
 				options.seedLogs = wholeNumber(flag, value());
+				break;
+			case '--review-form':
+				options.reviewForm = oneOf(flag, value(), ['simple', 'full'] as const);
 				break;
 			default:
 				throw new UsageError(`Unknown option: ${flag}`);

@@ -25,6 +25,28 @@ interface FormAction {
 
 interface FormInput {
 	output_variable_name: string;
+	type?: string;
+	option_source?: { value?: unknown };
+	allowed_file_types?: string[];
+}
+
+/** Dify's content checks of a select or file answer (dify-api.md §12.3), with its messages. */
+function checkValue(input: FormInput, value: unknown): void {
+	const name = input.output_variable_name;
+	if (value === undefined) return;
+	if (input.type === 'select') {
+		if (typeof value !== 'string') throw new ApiError(400, 'invalid_form_data', `Invalid value for select input '${name}': expected string`);
+		const options = Array.isArray(input.option_source?.value) ? (input.option_source.value as unknown[]) : [];
+		if (!options.includes(value)) throw new ApiError(400, 'invalid_form_data', `Invalid value for select input '${name}': ${value}`);
+	}
+	if (input.type === 'file') {
+		const file = value as Record<string, unknown>;
+		const transfer = isObject(file) ? file.transfer_method : undefined;
+		const reference = transfer === 'local_file' ? file.upload_file_id : transfer === 'remote_url' ? file.url : undefined;
+		if (typeof reference !== 'string' || !(input.allowed_file_types ?? []).includes(String(file.type))) {
+			throw new ApiError(400, 'invalid_form_data', `Invalid value for file input '${name}': expected a file object of type ${(input.allowed_file_types ?? []).join(', ')}`);
+		}
+	}
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -74,6 +96,8 @@ export class FormStore {
 		if (issues.length > 0) throw pydanticError('HumanInputFormSubmitPayload', issues);
 		const record = this.open(token);
 		const inputs = body.inputs as Record<string, unknown>;
+		// Dify checks select and file values before the action and the missing inputs.
+		for (const input of (record.form.inputs ?? []) as FormInput[]) checkValue(input, inputs[input.output_variable_name]);
 		const actions = (record.form.actions ?? []) as FormAction[];
 		const action = actions.find((candidate) => candidate.id === body.action);
 		if (!action) throw new ApiError(400, 'invalid_form_data', `Invalid action: ${String(body.action)}`);

@@ -704,8 +704,10 @@ function reviewForm(run: StoredRun, version: DifyVersion): Record<string, unknow
 		form_id: randomUUID(),
 		node_id: REVIEW.node_id,
 		node_title: REVIEW.title,
-		form_content: `## Review\n\nPlease check the draft about **${topicOf(run)}**.\n\n{{#$output.feedback#}}`,
-		inputs: [{ type: 'paragraph', output_variable_name: 'feedback', default: null }],
+		...(run.reviewForm === 'full' ? fullReview(run) : {
+			form_content: `## Review\n\nPlease check the draft about **${topicOf(run)}**.\n\n{{#$output.feedback#}}`,
+			inputs: [{ type: 'paragraph', output_variable_name: 'feedback', default: null }],
+		}),
 		actions: [
 			{ id: 'approve', title: 'Approve', button_style: 'primary' },
 			{ id: 'reject', title: 'Reject', button_style: 'default' },
@@ -714,10 +716,31 @@ function reviewForm(run: StoredRun, version: DifyVersion): Record<string, unknow
 		form_token: version === '1.16' && !emailOnly ? formToken() : null,
 	};
 	if (version === '1.16') form.approval_channels = emailOnly ? ['console', 'email'] : ['console'];
-	form.resolved_default_values = {};
+	form.resolved_default_values = run.reviewForm === 'full' ? { feedback: `Draft <v1> about ${topicOf(run)}` } : {};
 	// Whole seconds, never before the TTL has passed: a form with a TTL of 1 s stays open 1 s at least.
 	form.expiration_time = Math.ceil((Date.now() + ttlSeconds * 1000) / 1000);
 	return form;
+}
+
+/**
+ * The Review form with one input of each kind a person answers in 1.15+ (StandinOptions.reviewForm `full`):
+ * a paragraph with a default from the run, a select and a document file.
+ */
+function fullReview(run: StoredRun): Record<string, unknown> {
+	return {
+		form_content: `## Review\n\nPlease check the draft about **${topicOf(run)}**.\n\n{{#$output.feedback#}}\n\nPriority: {{#$output.priority#}}`,
+		inputs: [
+			{ type: 'paragraph', output_variable_name: 'feedback', default: { type: 'variable', selector: ['1782800000030', 'text'], value: '' } },
+			{ type: 'select', output_variable_name: 'priority', option_source: { type: 'constant', selector: [], value: ['High', 'Medium', 'Low'] } },
+			{
+				type: 'file',
+				output_variable_name: 'evidence',
+				allowed_file_types: ['document'],
+				allowed_file_extensions: [],
+				allowed_file_upload_methods: ['local_file', 'remote_url'],
+			},
+		],
+	};
 }
 
 /** What the person answered on a form. */
@@ -747,7 +770,8 @@ function* resumed(f: RunEvents, submission: FormSubmission, reviewExecutionId: s
 	const values = { ...submission.inputs, __action_id: submission.actionId, __action_value: submission.actionTitle, __rendered_content: submission.renderedContent };
 	yield event(f.nodeFinished(review, { inputs: {}, outputs: values, metadata: null }));
 	const feedback = typeof submission.inputs.feedback === 'string' ? submission.inputs.feedback : '';
-	const outputs = { decision: submission.actionId, feedback, topic: topicOf(f.run) };
+	const answered = f.run.reviewForm === 'full' ? { priority: submission.inputs.priority, evidence: submission.inputs.evidence } : {};
+	const outputs = { decision: submission.actionId, feedback, topic: topicOf(f.run), ...answered };
 	const end = f.node(END);
 	yield event(f.nodeStarted(end));
 	yield event(f.nodeFinished(end, { inputs: outputs, outputs, metadata: null }));

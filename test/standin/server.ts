@@ -10,7 +10,7 @@ import type {
 } from '../../nodes/DifyWorkflow/types';
 import { randomUUID } from 'node:crypto';
 
-import type { DifyVersion, LogCreatedFrom, PydanticIssue, ScenarioName, StoredRun, UploadLimitsMb } from './app';
+import type { DifyVersion, LogCreatedFrom, PydanticIssue, ReviewFormKind, ScenarioName, StoredRun, UploadLimitsMb } from './app';
 import {
 	APP_INFO,
 	OWNER_ACCOUNT,
@@ -85,6 +85,11 @@ export interface StandinOptions {
 	uploadLimitsMb?: UploadLimitsMb;
 	/** Default 45 deterministic historical log rows. */
 	seedLogs?: number;
+	/**
+	 * Default 'simple': the Review form of the `paused` scenario asks one paragraph. 'full' asks a
+	 * paragraph with a default, a select and a document file (1.15+ input kinds).
+	 */
+	reviewForm?: ReviewFormKind;
 }
 
 export interface RecordedRequest {
@@ -185,6 +190,7 @@ interface Settings extends PlaySettings {
 	uploadLimitsMb: UploadLimitsMb;
 	seedLogs: number;
 	sandboxPlan: boolean;
+	reviewForm: ReviewFormKind;
 }
 
 function resolveSettings(options: StandinOptions): Settings {
@@ -201,6 +207,7 @@ function resolveSettings(options: StandinOptions): Settings {
 		uploadLimitsMb: options.uploadLimitsMb ?? { image: 10, video: 100, audio: 50, other: 15 },
 		seedLogs: options.seedLogs ?? 45,
 		sandboxPlan: options.sandboxPlan ?? false,
+		reviewForm: options.reviewForm ?? 'simple',
 	};
 }
 
@@ -750,6 +757,7 @@ class Standin implements DifyStandin {
 	}): StoredRun {
 		const scenario = (typeof fields.inputs.scenario === 'string' ? fields.inputs.scenario : 'llm') as ScenarioName;
 		const run = this.store.create({ ...fields, scenario });
+		run.reviewForm = this.settings.reviewForm;
 		this.logs.add(run);
 		return run;
 	}

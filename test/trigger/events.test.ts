@@ -157,9 +157,12 @@ describe('Dify Workflow Trigger: Run Paused for Human Input', () => {
 		});
 		const directForm = (direct.items[0].json.human_input_forms as Array<Record<string, unknown>>)[0];
 		expect(Object.keys(form).sort()).toEqual(Object.keys(directForm).sort());
+		expect((form.n8n_form_fields as Array<{ fieldLabel?: string }>).map((field) => field.fieldLabel)).toEqual([undefined, 'Feedback', 'Decision']);
 		const next = await poller.poll();
 		expect(runIds(next)).toEqual([direct.items[0].json.workflow_run_id]);
-		expect((next.items[0].json.human_input_forms as Array<Record<string, unknown>>)[0].form_token).toBe(directForm.form_token);
+		const nextForm = (next.items[0].json.human_input_forms as Array<Record<string, unknown>>)[0];
+		expect(nextForm.form_token).toBe(directForm.form_token);
+		expect(nextForm.n8n_form_fields).toEqual(directForm.n8n_form_fields);
 
 		// The round trip: Submit Form with the item's token and user, then the run finishes.
 		const submitted = await runDifyNode({

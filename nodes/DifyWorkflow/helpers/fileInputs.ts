@@ -18,6 +18,11 @@ for (const [type, extensions] of Object.entries(BUCKETS) as Array<[DifyFileType,
 	for (const extension of extensions) TYPE_BY_EXTENSION[extension] ??= type;
 }
 
+/** The extensions Dify puts in a file type's bucket; none for `custom`. */
+export function extensionsOfType(type: DifyFileType): readonly string[] {
+	return BUCKETS[type] ?? [];
+}
+
 /** The Dify file type of a file, from its extension, else its MIME type. */
 export function difyFileType(name: string, mimeType?: string): DifyFileType {
 	const extension = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase();
@@ -41,7 +46,7 @@ function references(value: unknown): string[] | undefined {
 }
 
 /** Turns one reference into a Dify file object, uploading a binary property first. */
-async function toDifyFile(
+export async function toDifyFile(
 	ctx: IExecuteFunctions,
 	itemIndex: number,
 	transport: DifyTransport,

@@ -32,6 +32,11 @@ export const FORM_TOKEN_PROPERTY: INodeProperties = {
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** Whether a value can be a WebApp form token: letters and digits, never a path. */
+export function isFormToken(value: unknown): value is string {
+	return typeof value === 'string' && TOKEN.test(value);
+}
+
 /** Reads the Form Token parameter: a WebApp token is letters and digits, never a path. */
 export function readFormToken(ctx: IExecuteFunctions, itemIndex: number): string {
 	const advice =

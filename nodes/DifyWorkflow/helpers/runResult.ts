@@ -7,6 +7,7 @@ import type {
 	DifyWorkflowPausedData,
 } from '../types';
 import { EventNameSet } from '../transport/sse';
+import { withN8nForm } from './n8nFormFields';
 
 /** The `final` output of a run from Dify's blocking answer; a paused run (1.14+) names its forms. */
 export function resultFromBlocking(response: DifyBlockingRunResponse): DifyRunResult {
@@ -19,8 +20,8 @@ const NO_TOKEN_NOTE =
 	'This form has no form_token: the Human Input node delivers it by e-mail only, so only the e-mail link or the Dify console can answer it. Turn on WebApp delivery on the node to answer it with Submit Form.';
 
 /**
- * A paused result, with the nodes it waits at and the forms that can resume it, as Dify sent them;
- * a form without a token says who can answer it.
+ * A paused result, with the nodes it waits at and the forms that can resume it, as Dify sent them
+ * plus each form as n8n form fields; a form without a token says who can answer it.
  */
 function withPause(result: DifyRunResult, pausedNodes: unknown, reasons: unknown): DifyRunResult {
 	const forms = (Array.isArray(reasons) ? reasons : []).filter(
@@ -30,7 +31,7 @@ function withPause(result: DifyRunResult, pausedNodes: unknown, reasons: unknown
 		...result,
 		outputs: {},
 		paused_nodes: Array.isArray(pausedNodes) ? pausedNodes.map(String) : [],
-		human_input_forms: forms.map((form) => (form.form_token ? form : { ...form, form_token: null, note: NO_TOKEN_NOTE })),
+		human_input_forms: forms.map((form) => withN8nForm(form.form_token ? form : { ...form, form_token: null, note: NO_TOKEN_NOTE })),
 	};
 }
 

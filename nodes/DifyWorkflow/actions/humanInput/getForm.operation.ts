@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import { FORM_HINTS, FORM_TOKEN_PROPERTY, readFormToken } from '../../helpers/humanInputForm';
+import { withN8nForm } from '../../helpers/n8nFormFields';
 import type { DifyTransport } from '../../transport/request';
 import type { DifyHumanInputForm, OperationItem } from '../../types';
 
@@ -25,5 +26,5 @@ export async function execute(
 		path: `/form/human_input/${token}`,
 		hints: FORM_HINTS,
 	});
-	return [{ json: form as IDataObject }];
+	return [{ json: withN8nForm(form) as unknown as IDataObject }];
 }

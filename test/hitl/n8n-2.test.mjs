@@ -1,0 +1,3 @@
+import { hitlSuite } from './suite.mjs';
+
+hitlSuite(2);
