@@ -1,7 +1,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
-import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
-import { difyCodeOf } from '../transport/errors';
+import { isMissingRoute } from '../transport/errors';
 import type { DifyTransport } from '../transport/request';
 import type { DifyServerIndex } from '../types';
 
@@ -26,7 +26,7 @@ export async function missingEventsEndpoint(
 	error: unknown,
 	operation: string,
 ): Promise<NodeOperationError | undefined> {
-	if (!(error instanceof NodeApiError) || error.httpCode !== '404' || difyCodeOf(error) !== undefined) return undefined;
+	if (!isMissingRoute(error)) return undefined;
 	const version = await transport
 		.json<DifyServerIndex>(itemIndex, { method: 'GET', path: '/', timeoutMs: 10_000, retry: 'none' })
 		.then((index) => (typeof index?.server_version === 'string' ? index.server_version : undefined))

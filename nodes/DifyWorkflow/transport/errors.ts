@@ -136,6 +136,15 @@ export function difyCodeOf(error: unknown): string | undefined {
 	return typeof response?.code === 'string' && response.code !== '' ? response.code : undefined;
 }
 
+/**
+ * Whether Dify has no such route: a 404 that is not Dify's own `not_found` (Flask answers an unknown
+ * path with its HTML page), or a 405. A Dify older than an endpoint answers this way.
+ */
+export function isMissingRoute(error: unknown): boolean {
+	if (!(error instanceof NodeApiError) || (error.httpCode !== '404' && error.httpCode !== '405')) return false;
+	return difyCodeOf(error) !== 'not_found';
+}
+
 /** Network-level failure codes (Node, undici, OpenSSL) and what they mean for the user. */
 const CONNECTION_FAILURES: Record<string, string> = {
 	ECONNREFUSED: 'the connection was refused: nothing listens at that host and port',

@@ -1,7 +1,8 @@
-import type { INode } from 'n8n-workflow';
-import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type { INode, NodeApiError } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
 import { AGGREGATED_EVENTS, RunAggregator } from '../../DifyWorkflow/helpers/runResult';
+import { difyCodeOf, isMissingRoute } from '../../DifyWorkflow/transport/errors';
 import type { DifyTransport } from '../../DifyWorkflow/transport/request';
 import type { DifyRunResult } from '../../DifyWorkflow/types';
 
@@ -16,9 +17,6 @@ export type PauseLookup =
 
 /** A snapshot of a paused run closes at once; the bound only matters for a run that resumed meanwhile. */
 const SNAPSHOT_TIMEOUT_MS = 15_000;
-
-/** Dify 1.14+ answers an unknown run (or another user's) with this message; an older Dify has no such route. */
-const RUN_NOT_FOUND = /^Workflow run not found/;
 
 /**
  * Reads a paused run's open forms as the Run operation's paused item carries them: through
@@ -35,10 +33,10 @@ export async function readPause(transport: DifyTransport, node: INode, runId: st
 			only: AGGREGATED_EVENTS,
 		})
 		.catch(async (error: unknown) => {
-			if (!(error instanceof NodeApiError) || (error.httpCode !== '404' && error.httpCode !== '405')) return await Promise.reject(error);
-			if (error.httpCode === '404' && RUN_NOT_FOUND.test(error.message)) return undefined;
+			if (difyCodeOf(error) === 'not_found') return undefined;
+			if (!isMissingRoute(error)) return await Promise.reject(error);
 			throw new NodeOperationError(node, 'Run Paused for Human Input needs Dify 1.14 or newer', {
-				description: `Dify at ${transport.shownBaseUrl} has no events endpoint (GET /workflow/{id}/events answered HTTP ${error.httpCode}), which is where a paused run's forms are read. Upgrade Dify to 1.14 or newer, or choose another event.`,
+				description: `Dify at ${transport.shownBaseUrl} has no events endpoint (GET /workflow/{id}/events answered HTTP ${(error as NodeApiError).httpCode}), which is where a paused run's forms are read. Upgrade Dify to 1.14 or newer, or choose another event.`,
 			});
 		});
 	if (!opened) return { kind: 'unreachable' };
