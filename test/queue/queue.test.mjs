@@ -4,7 +4,9 @@
 // webhooks, since `n8n execute` does not use the queue.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -24,6 +26,7 @@ import { packedTarball } from '../../scripts/n8n/tarball.mjs';
 import { REPO_ROOT } from '../../scripts/n8n/versions.mjs';
 import { callWebhook, parseStreamedChunks } from '../../scripts/n8n/webhook.mjs';
 import { stopRunningExecution } from '../e2e/stop-run.mjs';
+import { PDF, answerForm, endedExecutionOf, formLink, mailAbout, outputOf, reviewWorkflow, startInbox, until } from '../hitl/person.mjs';
 
 const require = createRequire(import.meta.url);
 // Compiled by `npm run test:queue` (tsc -p tsconfig.test.json) before the tests start.
@@ -39,6 +42,7 @@ const WORKFLOWS = [
 	join(REPO_ROOT, 'test/e2e/workflows/stop-run.json'),
 	join(REPO_ROOT, 'test/queue/workflows/trigger-runs.json'),
 ];
+const REVIEW = { id: 'difyQueueHitl001', name: 'queue: the e-mail example behind a webhook', path: 'queue-review', webhookId: '5a1e0c3d-0000-4000-8000-0000000e2e02' };
 // With at most four executions each, eight runs held open together cannot all go to one worker.
 const WORKER_CONCURRENCY = 4;
 
@@ -55,6 +59,11 @@ describe('n8n 2.x in queue mode (main, two workers, Redis, PostgreSQL) runs the 
 	let main;
 	let workers = [];
 	let api;
+	let inbox;
+	let folder;
+
+	/** The workers whose logs say they started (or resumed) the execution. */
+	const workersOf = (executionId) => workers.filter((worker) => workerExecutions(worker).includes(String(executionId))).map((worker) => worker.name);
 
 	/** The worker whose log says it started the execution; fails unless exactly one did. */
 	const workerOf = (executionId) => {
@@ -82,11 +91,17 @@ describe('n8n 2.x in queue mode (main, two workers, Redis, PostgreSQL) runs the 
 		services.push(redis, postgres);
 		log(`redis-server on 127.0.0.1:${redis.port}, PostgreSQL on 127.0.0.1:${postgres.port}`);
 		ctx = await createUserFolder(install, { env: queueModeEnv({ redis, postgres }) });
-		standin = await startDifyStandin();
+		// Workers send the mails, main serves the links: both must know where the forms are.
+		ctx.env.WEBHOOK_URL = `${ctx.url}/`;
+		standin = await startDifyStandin({ reviewForm: 'full' });
+		inbox = await startInbox();
 		const installed = await installCommunityPackage(ctx, packedTarball());
 		log(`n8n ${install.version}: installed ${installed.name}@${installed.version} in ${ctx.userFolder}`);
-		await importCredentials(ctx, [{ ...CREDENTIAL, data: { baseUrl: standin.url, apiKey: standin.apiKey } }]);
-		const ids = await importWorkflows(ctx, WORKFLOWS);
+		await importCredentials(ctx, [{ ...CREDENTIAL, data: { baseUrl: standin.url, apiKey: standin.apiKey } }, inbox.credential()]);
+		folder = await mkdtemp(join(tmpdir(), 'dify-queue-'));
+		const review = join(folder, 'review.json');
+		await writeFile(review, JSON.stringify(reviewWorkflow(REVIEW)));
+		const ids = await importWorkflows(ctx, [...WORKFLOWS, review]);
 		log(`imported the credential and ${ids.length} workflows`);
 		[main, ...workers] = await Promise.all([
 			startN8n(ctx),
@@ -101,9 +116,11 @@ describe('n8n 2.x in queue mode (main, two workers, Redis, PostgreSQL) runs the 
 	after(async () => {
 		await Promise.all([main, ...workers].filter(Boolean).map((process_) => process_.stop()));
 		await standin?.close();
+		await inbox?.close();
 		await Promise.all(services.map((service) => service.stop()));
 		await ctx?.cleanup();
-		log('stopped n8n, Redis and PostgreSQL; removed the user folder');
+		if (folder) await rm(folder, { recursive: true, force: true });
+		log('stopped n8n, Redis, PostgreSQL and the SMTP server; removed the user folder');
 	});
 
 	it(
@@ -235,6 +252,45 @@ describe('n8n 2.x in queue mode (main, two workers, Redis, PostgreSQL) runs the 
 			assert.ok(execution.data.includes(run.id), 'the execution carries the run');
 			assert.ok(execution.data.includes('queue-visitor'));
 			log(`the trigger's execution ${summaries[0].id} ran on ${workerOf(summaries[0].id)}`);
+		}),
+	);
+
+	it(
+		'ten paused runs answered by e-mail out of order each resume their own execution and Dify run on the workers',
+		withLogs(async () => {
+			const topics = Array.from({ length: 10 }, (_, n) => `Queue-peak-${n + 1}`);
+			const runs = [];
+			for (const topic of topics) {
+				const response = await callWebhook(main, REVIEW.path, { topic });
+				assert.equal(response.status, 200, await response.text());
+				runs.push(await until(`the Dify run about ${topic}`, () => [...standin.runs.values()].find((run) => run.inputs?.topic === topic && run.status === 'paused'), main.output));
+			}
+			const links = await Promise.all(topics.map(async (topic) => formLink(await mailAbout(inbox, topic, main.output))));
+			log('ten runs paused, ten mails with their forms in the inbox');
+			// The form posts reach main; the file each carries is kept in the database for the worker that resumes.
+			const order = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4];
+			for (const n of order) {
+				const answer = { feedback: `answer for ${topics[n]}`, priority: 'Low', file: { name: `${topics[n]}.pdf`, type: 'application/pdf', content: PDF }, decision: n % 2 ? 'Approve' : 'Reject' };
+				const status = await answerForm(api, links[n], answer, main.output);
+				assert.ok(status < 400, `${topics[n]}: the form post answered ${status}`);
+			}
+			const byWorker = {};
+			for (const n of order) {
+				const execution = await endedExecutionOf(api, REVIEW.id, runs[n].id, main.output);
+				assert.equal(execution.status, 'success', `${topics[n]}: ${JSON.stringify(execution.data.resultData.error ?? {})}`);
+				assert.deepEqual(outputOf(execution, 'Use the outputs'), [{ decision: n % 2 ? 'approve' : 'reject', feedback: `answer for ${topics[n]}`, status: 'succeeded' }]);
+				const stored = standin.runs.get(runs[n].id);
+				assert.equal(stored.outputs.feedback, `answer for ${topics[n]}`);
+				const token = outputOf(execution, 'Run the review workflow')[0].human_input_forms[0].form_token;
+				const [post] = standin.requests.filter((request) => request.method === 'POST' && request.path === `/v1/form/human_input/${token}`);
+				assert.equal(post.json.inputs.evidence.transfer_method, 'local_file', `${topics[n]}: the file went to Dify`);
+				const ran = workersOf(execution.id);
+				assert.ok(ran.length >= 1, `execution ${execution.id} ran on no worker`);
+				for (const name of ran) (byWorker[name] ??= []).push(execution.id);
+			}
+			const uploads = standin.requests.filter((request) => request.path === '/v1/files/upload' && topics.some((topic) => request.multipart?.files?.[0]?.filename === `${topic}.pdf`));
+			assert.equal(uploads.length, 10, 'each answer uploaded its own file');
+			log(`ten answers out of order: each execution and Dify run got its own; by worker: ${JSON.stringify(byWorker)}`);
 		}),
 	);
 });
