@@ -16,7 +16,6 @@ import { REPO_ROOT } from '../../scripts/n8n/versions.mjs';
 const { parse: parseFlatted } = createRequire(import.meta.url)('flatted');
 
 export const SMTP_CREDENTIAL = { id: 'SmtpAccount00001', name: 'SMTP account', type: 'smtp' };
-const EXAMPLE = join(REPO_ROOT, 'examples/human-in-the-loop.json');
 /** Generous: a mail, a resume or an execution's end on a loaded 2-core machine. */
 export const HANG_GUARD_MS = 120_000;
 export const PDF = Buffer.from('%PDF-1.4\n% evidence for the review\n%%EOF\n');
@@ -58,9 +57,9 @@ export async function startInbox() {
 	};
 }
 
-/** The e-mail example with a Webhook where its Manual Trigger is, and the topic taken from the call. */
-export function reviewWorkflow({ id, name, path, webhookId }) {
-	const workflow = JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+/** A Human Input example with a Webhook where its Manual Trigger is, and the topic taken from the call. */
+export function reviewWorkflow({ id, name, path, webhookId, example = 'human-in-the-loop.json' }) {
+	const workflow = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', example), 'utf8'));
 	const start = workflow.nodes.find((node) => node.name === 'Start');
 	Object.assign(start, {
 		type: 'n8n-nodes-base.webhook',

@@ -15,6 +15,7 @@ import { packedTarball } from '../../scripts/n8n/tarball.mjs';
 import { REPO_ROOT } from '../../scripts/n8n/versions.mjs';
 import { callWebhook } from '../../scripts/n8n/webhook.mjs';
 
+import { buttonLink, startTelegram } from './telegram.mjs';
 import { PDF, answerForm, endedExecutionOf, formLink, mailAbout, openForm, outputOf, reviewWorkflow, startInbox, until } from './person.mjs';
 
 const require = createRequire(import.meta.url);
@@ -23,6 +24,16 @@ const { startDifyStandin } = require(join(REPO_ROOT, '.build/test/standin/server
 
 const DIFY_CREDENTIAL = { id: 'DifyStandIn00001', name: 'Dify stand-in', type: 'difyApi' };
 const WEBHOOK_PATH = 'dify-hitl';
+const TELEGRAM_CREDENTIAL = { id: 'TelegramAccount1', name: 'Telegram account', type: 'telegramApi' };
+/** The e-mail example and the Telegram example, each behind its own webhook. */
+const MAIL_REVIEW = { id: 'difyHitlTier0001', name: 'hitl tier: the e-mail example behind a webhook', path: WEBHOOK_PATH, webhookId: '5a1e0c3d-0000-4000-8000-0000000e2e01' };
+const TELEGRAM_REVIEW = {
+	id: 'difyHitlTier0002',
+	name: 'hitl tier: the Telegram example behind a webhook',
+	path: 'dify-hitl-telegram',
+	webhookId: '5a1e0c3d-0000-4000-8000-0000000e2e03',
+	example: 'human-in-the-loop-telegram.json',
+};
 /** Where to save pictures of the mail and the form page (HITL_SCREENSHOTS=docs/images), if anywhere. */
 const SCREENSHOTS = process.env.HITL_SCREENSHOTS;
 
@@ -45,22 +56,23 @@ export function hitlSuite(major) {
 	const started = Date.now();
 	const log = (message) => process.stderr.write(`[hitl ${major}.x ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${message}\n`);
 
-	describe(`n8n ${major}.x: a person answers Dify's Human Input by e-mail`, () => {
+	describe(`n8n ${major}.x: a person answers Dify's Human Input by e-mail and on Telegram`, () => {
 		let ctx;
 		let standin;
 		let inbox;
+		let telegram;
 		let n8n;
 		let api;
 		let folder;
 
 		/** Starts one review: the workflow's webhook with a topic; resolves with the Dify run. */
-		const startReview = async (topic) => {
-			const response = await callWebhook(n8n, WEBHOOK_PATH, { topic });
+		const startReview = async (topic, review = MAIL_REVIEW) => {
+			const response = await callWebhook(n8n, review.path, { topic });
 			assert.equal(response.status, 200, await response.text());
 			return await until(`the Dify run about ${topic}`, () => [...standin.runs.values()].find((run) => run.inputs.topic === topic && run.status === 'paused'), n8n.output);
 		};
 
-		const executionOf = (runId) => endedExecutionOf(api, 'difyHitlTier0001', runId, n8n.output);
+		const executionOf = (runId, review = MAIL_REVIEW) => endedExecutionOf(api, review.id, runId, n8n.output);
 		const formPosts = (token) => standin.requests.filter((request) => request.method === 'POST' && request.path === `/v1/form/human_input/${token}`);
 
 		before(async () => {
@@ -68,32 +80,35 @@ export function hitlSuite(major) {
 			ctx = await createUserFolder(install);
 			standin = await startDifyStandin({ reviewForm: 'full' });
 			inbox = await startInbox();
+			telegram = await startTelegram();
 			const installed = await installCommunityPackage(ctx, packedTarball());
 			log(`n8n ${install.version}: installed ${installed.name}@${installed.version}`);
 			await importCredentials(ctx, [
 				{ ...DIFY_CREDENTIAL, data: { baseUrl: standin.url, apiKey: standin.apiKey } },
 				inbox.credential(),
+				{ ...TELEGRAM_CREDENTIAL, data: { accessToken: '123456:tier-token', baseUrl: telegram.url } },
 			]);
 			folder = await mkdtemp(join(tmpdir(), 'dify-hitl-'));
-			const file = join(folder, 'workflow.json');
-			await writeFile(
-				file,
-				JSON.stringify(reviewWorkflow({ id: 'difyHitlTier0001', name: 'hitl tier: the e-mail example behind a webhook', path: WEBHOOK_PATH, webhookId: '5a1e0c3d-0000-4000-8000-0000000e2e01' })),
-			);
-			await importWorkflows(ctx, [file]);
+			const files = [];
+			for (const review of [MAIL_REVIEW, TELEGRAM_REVIEW]) {
+				files.push(join(folder, `${review.id}.json`));
+				await writeFile(files.at(-1), JSON.stringify(reviewWorkflow(review)));
+			}
+			await importWorkflows(ctx, files);
 			n8n = await startN8n(ctx, { env: { WEBHOOK_URL: `${ctx.url}/` } });
 			api = await setUpOwner(n8n);
-			await activateWorkflow(api, 'difyHitlTier0001');
-			log('n8n started with the e-mail example behind a webhook');
+			for (const review of [MAIL_REVIEW, TELEGRAM_REVIEW]) await activateWorkflow(api, review.id);
+			log('n8n started with the e-mail and Telegram examples behind webhooks');
 		});
 
 		after(async () => {
 			await n8n?.stop();
 			await standin?.close();
 			await inbox?.close();
+			await telegram?.close();
 			await ctx?.cleanup();
 			if (folder) await rm(folder, { recursive: true, force: true });
-			log('stopped n8n, the stand-in and the SMTP server; removed the user folder');
+			log('stopped n8n, the stand-in, the SMTP server and the Bot API stand-in; removed the user folder');
 		});
 
 		it("mails Dify's form, shows it, and takes the answer back to Dify: the run finishes with it", async () => {
@@ -178,6 +193,40 @@ export function hitlSuite(major) {
 				assert.equal(standin.runs.get(runs[n].id).outputs.feedback, `answer for ${topics[n]}`);
 			}
 			log('ten answers out of order: each execution and Dify run got its own');
+		});
+
+		it('sends the form on Telegram with text Telegram parses, and takes the answer back to Dify', async () => {
+			// Telegram refuses a Markdown message with a lone _ or [: Dify's text must arrive escaped.
+			const topic = 'Mount_Fuji [v2';
+			const run = await startReview(topic, TELEGRAM_REVIEW);
+			const message = await until(
+				'the Telegram message',
+				() => {
+					if (telegram.refused.length) throw new Error(`Telegram refused the message: ${JSON.stringify(telegram.refused)}`);
+					return telegram.messages.find((candidate) => candidate.text.includes('Mount'));
+				},
+				n8n.output,
+			);
+			assert.equal(message.parse_mode, 'Markdown');
+			assert.equal(String(message.chat_id), '123456789');
+			assert.match(message.text, /Please check the draft about Mount\\_Fuji \\\[v2\./);
+			const link = buttonLink(message);
+			assert.ok(link?.startsWith(`${ctx.url}/webhook-waiting/`), `the button opens the form: ${JSON.stringify(message.reply_markup)}`);
+			const page = await openForm(api, link, n8n.output);
+			for (const shown of ['Feedback', 'Priority', 'Evidence', 'Decision', 'Approve', 'Reject']) assert.ok(page.includes(shown), `the form page shows ${shown}`);
+			log('the bot sent Dify\'s text, escaped for Telegram\'s Markdown, with a button that opens the form');
+
+			const status = await answerForm(
+				api,
+				link,
+				{ feedback: 'Checked on the phone', priority: 'High', file: { name: 'photo-notes.pdf', type: 'application/pdf', content: PDF }, decision: 'Approve' },
+				n8n.output,
+			);
+			assert.ok(status < 400, `the form post answered ${status}`);
+			const execution = await executionOf(run.id, TELEGRAM_REVIEW);
+			assert.equal(execution.status, 'success', JSON.stringify(execution.data.resultData.error ?? {}));
+			assert.deepEqual(outputOf(execution, 'Use the outputs'), [{ decision: 'approve', feedback: 'Checked on the phone', status: 'succeeded' }]);
+			log('n8n resumed the Telegram example; the run finished with the answer');
 		});
 	});
 }
