@@ -1,7 +1,8 @@
 // Human Input answered by people in a real n8n: the e-mail example (Run → paused → Send Email's
-// Send and Wait with Dify's form as n8n form fields → Submit Form → Watch Run) started by a
-// webhook under `n8n start`, a local SMTP server as the inbox, and an HTTP client that opens the
-// mail's link and posts the form as a browser would (multipart/form-data, a file included).
+// Send and Wait with Dify's form as n8n form fields → Submit Form → Watch Run) and the Telegram
+// example, each started by a webhook under `n8n start`; a local SMTP server as the inbox, a
+// Telegram Bot API stand-in as the chat, and an HTTP client that opens the form link and posts the
+// form as a browser would (multipart/form-data, a file included).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -23,10 +24,9 @@ const require = createRequire(import.meta.url);
 const { startDifyStandin } = require(join(REPO_ROOT, '.build/test/standin/server.js'));
 
 const DIFY_CREDENTIAL = { id: 'DifyStandIn00001', name: 'Dify stand-in', type: 'difyApi' };
-const WEBHOOK_PATH = 'dify-hitl';
 const TELEGRAM_CREDENTIAL = { id: 'TelegramAccount1', name: 'Telegram account', type: 'telegramApi' };
 /** The e-mail example and the Telegram example, each behind its own webhook. */
-const MAIL_REVIEW = { id: 'difyHitlTier0001', name: 'hitl tier: the e-mail example behind a webhook', path: WEBHOOK_PATH, webhookId: '5a1e0c3d-0000-4000-8000-0000000e2e01' };
+const MAIL_REVIEW = { id: 'difyHitlTier0001', name: 'hitl tier: the e-mail example behind a webhook', path: 'dify-hitl', webhookId: '5a1e0c3d-0000-4000-8000-0000000e2e01' };
 const TELEGRAM_REVIEW = {
 	id: 'difyHitlTier0002',
 	name: 'hitl tier: the Telegram example behind a webhook',
