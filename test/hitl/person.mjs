@@ -107,7 +107,7 @@ export async function openForm(api, link, output) {
 	return page;
 }
 
-/** Posts the form as n8n's page does: its fields in order, multipart, the radio choice as JSON. */
+/** Posts the form as n8n's page does: its fields in order, multipart, the radio choice as JSON; gives n8n's status and page. */
 export async function answerForm(api, link, { feedback, priority, file, decision }, output) {
 	await waitingBehind(api, link, output);
 	const form = new FormData();
@@ -116,8 +116,8 @@ export async function answerForm(api, link, { feedback, priority, file, decision
 	if (file) form.append('field-3', new Blob([file.content], { type: file.type }), file.name);
 	form.append('field-4', JSON.stringify(decision ? [decision] : []));
 	const response = await fetch(link, { method: 'POST', body: form, signal: AbortSignal.timeout(HANG_GUARD_MS) });
-	await response.arrayBuffer();
-	return response.status;
+	const page = await response.text();
+	return { status: response.status, page: page.slice(0, 1000) };
 }
 
 /** The ended execution of a workflow that carries a Dify run's id, its data parsed. */

@@ -64,6 +64,7 @@ export function hitlSuite(major) {
 		let n8n;
 		let api;
 		let folder;
+		const reviews = [MAIL_REVIEW, TELEGRAM_REVIEW];
 
 		/** Starts one review: the workflow's webhook with a topic; resolves with the Dify run. */
 		const startReview = async (topic, review = MAIL_REVIEW) => {
@@ -90,14 +91,14 @@ export function hitlSuite(major) {
 			]);
 			folder = await mkdtemp(join(tmpdir(), 'dify-hitl-'));
 			const files = [];
-			for (const review of [MAIL_REVIEW, TELEGRAM_REVIEW]) {
+			for (const review of reviews) {
 				files.push(join(folder, `${review.id}.json`));
 				await writeFile(files.at(-1), JSON.stringify(reviewWorkflow(review)));
 			}
 			await importWorkflows(ctx, files);
 			n8n = await startN8n(ctx, { env: { WEBHOOK_URL: `${ctx.url}/` } });
 			api = await setUpOwner(n8n);
-			for (const review of [MAIL_REVIEW, TELEGRAM_REVIEW]) await activateWorkflow(api, review.id);
+			for (const review of reviews) await activateWorkflow(api, review.id);
 			log('n8n started with the e-mail and Telegram examples behind webhooks');
 		});
 
@@ -131,7 +132,7 @@ export function hitlSuite(major) {
 			}
 
 			// The page shows the default with its < > as entities, and a browser posts it back so.
-			const status = await answerForm(
+			const { status, page: answered } = await answerForm(
 				api,
 				link,
 				{
@@ -142,7 +143,7 @@ export function hitlSuite(major) {
 				},
 				n8n.output,
 			);
-			assert.ok(status < 400, `the form post answered ${status}`);
+			assert.ok(status < 400, `the form post answered ${status}: ${answered}`);
 
 			const execution = await executionOf(run.id);
 			assert.equal(execution.status, 'success', JSON.stringify(execution.data.resultData.error ?? {}));
@@ -164,8 +165,8 @@ export function hitlSuite(major) {
 			const link = formLink(await mailAbout(inbox, 'Matterhorn', n8n.output));
 			const uploadsBefore = standin.requests.filter((request) => request.path === '/v1/files/upload').length;
 			// n8n checks required fields only in the browser: a post without one resumes the execution.
-			const status = await answerForm(api, link, { feedback: '', priority: 'High', file: { name: 'evidence.pdf', type: 'application/pdf', content: PDF }, decision: 'Approve' }, n8n.output);
-			assert.ok(status < 500, `the form post answered ${status}`);
+			const { status, page: answered } = await answerForm(api, link, { feedback: '', priority: 'High', file: { name: 'evidence.pdf', type: 'application/pdf', content: PDF }, decision: 'Approve' }, n8n.output);
+			assert.ok(status < 500, `the form post answered ${status}: ${answered}`);
 			const execution = await executionOf(run.id);
 			assert.equal(execution.status, 'error');
 			assert.match(JSON.stringify(execution.data.resultData.error), /The answer has no value for \\?"Feedback\\?", which the form requires/);
@@ -183,8 +184,8 @@ export function hitlSuite(major) {
 			const links = await Promise.all(topics.map(async (topic) => formLink(await mailAbout(inbox, topic, n8n.output))));
 			const order = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4];
 			for (const n of order) {
-				const status = await answerForm(api, links[n], { feedback: `answer for ${topics[n]}`, priority: 'Low', file: { name: `${topics[n]}.pdf`, type: 'application/pdf', content: PDF }, decision: n % 2 ? 'Approve' : 'Reject' }, n8n.output);
-				assert.ok(status < 400, `${topics[n]}: the form post answered ${status}`);
+				const { status, page: answered } = await answerForm(api, links[n], { feedback: `answer for ${topics[n]}`, priority: 'Low', file: { name: `${topics[n]}.pdf`, type: 'application/pdf', content: PDF }, decision: n % 2 ? 'Approve' : 'Reject' }, n8n.output);
+				assert.ok(status < 400, `${topics[n]}: the form post answered ${status}: ${answered}`);
 			}
 			for (const n of order) {
 				const execution = await executionOf(runs[n].id);
@@ -216,13 +217,13 @@ export function hitlSuite(major) {
 			for (const shown of ['Feedback', 'Priority', 'Evidence', 'Decision', 'Approve', 'Reject']) assert.ok(page.includes(shown), `the form page shows ${shown}`);
 			log('the bot sent Dify\'s text, escaped for Telegram\'s Markdown, with a button that opens the form');
 
-			const status = await answerForm(
+			const { status, page: answered } = await answerForm(
 				api,
 				link,
 				{ feedback: 'Checked on the phone', priority: 'High', file: { name: 'photo-notes.pdf', type: 'application/pdf', content: PDF }, decision: 'Approve' },
 				n8n.output,
 			);
-			assert.ok(status < 400, `the form post answered ${status}`);
+			assert.ok(status < 400, `the form post answered ${status}: ${answered}`);
 			const execution = await executionOf(run.id, TELEGRAM_REVIEW);
 			assert.equal(execution.status, 'success', JSON.stringify(execution.data.resultData.error ?? {}));
 			assert.deepEqual(outputOf(execution, 'Use the outputs'), [{ decision: 'approve', feedback: 'Checked on the phone', status: 'succeeded' }]);

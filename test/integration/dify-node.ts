@@ -1,4 +1,4 @@
-import type { IDataObject, INodeExecutionData, INodeParameters, INodeType } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, INodeParameters, INodeType, IWorkflowSettings } from 'n8n-workflow';
 
 import { DifyApi } from '../../credentials/DifyApi.credentials';
 import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
@@ -33,6 +33,8 @@ export interface DifyNodeOptions {
 	/** Continue On Fail with the error output ("Continue (using error output)"). */
 	errorOutput?: boolean;
 	binaryMode?: 'default' | 'filesystem';
+	/** Workflow settings, e.g. n8n 2.x's `binaryMode: 'combined'` (execution logic v2). */
+	settings?: IWorkflowSettings;
 	signal?: AbortSignal;
 	/** Makes the run a streaming one, as behind a Webhook or Chat Trigger in Streaming mode. */
 	onChunk?: (chunk: StreamChunk) => void;
@@ -64,6 +66,7 @@ export async function runDifyNode(options: DifyNodeOptions): Promise<DifyNodeRun
 		credentialTypes: { difyApi: new DifyApi() },
 		credentials: { difyApi: { 'cred-1': { baseUrl: options.baseUrl, apiKey: options.apiKey } } },
 		binaryMode: options.binaryMode ?? 'default',
+		settings: options.settings,
 		signal: options.signal,
 		onChunk: options.onChunk,
 	});

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 
+import type { IWorkflowSettings } from 'n8n-workflow';
+
 import type { BinarySpec } from './dify-node';
 import { runDifyNode } from './dify-node';
 import { standinPerFile } from './standin-per-file';
 
 const standin = standinPerFile({ uploadLimitsMb: { image: 10, video: 100, audio: 50, other: 1 } });
 
-const upload = (binaries: BinarySpec[], extra: { binaryMode?: 'default' | 'filesystem'; property?: string; continueOnFail?: boolean } = {}) =>
+const upload = (binaries: BinarySpec[], extra: { binaryMode?: 'default' | 'filesystem'; property?: string; continueOnFail?: boolean; settings?: IWorkflowSettings } = {}) =>
 	runDifyNode({
 		parameters: { resource: 'file', operation: 'upload', binaryPropertyName: extra.property ?? 'data', user: 'user-42' },
 		baseUrl: standin().url,
@@ -14,6 +16,7 @@ const upload = (binaries: BinarySpec[], extra: { binaryMode?: 'default' | 'files
 		binaries,
 		binaryMode: extra.binaryMode,
 		continueOnFail: extra.continueOnFail,
+		settings: extra.settings,
 	});
 
 const uploads = () => standin().requests.filter((r) => r.path === '/v1/files/upload');
@@ -58,6 +61,17 @@ describe('File → Upload', () => {
 		expect(result.items[0].json.size).toBe(sizeBytes);
 		expect(uploads()[0].headers['content-length']).toEqual(expect.any(String));
 		expect(uploads()[0].multipart?.files[0].size).toBe(sizeBytes);
+	});
+
+	it("in n8n 2.x's combined binary mode, takes the binary's path in the item's JSON", async () => {
+		const text = 'Mount Fuji notes';
+		const result = await upload([{ property: 'data', fileName: 'notes.txt', mimeType: 'text/plain', text }], {
+			binaryMode: 'filesystem',
+			property: '_files.data',
+			settings: { executionOrder: 'v1', binaryMode: 'combined' },
+		});
+		expect(result.error).toBeUndefined();
+		expect(uploads()[0].multipart?.files[0]).toMatchObject({ filename: 'notes.txt', sha256: createHash('sha256').update(text).digest('hex') });
 	});
 
 	it('names the binary field when it is missing', async () => {

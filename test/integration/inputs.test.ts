@@ -6,13 +6,13 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { NodeHelpers } from 'n8n-workflow';
 
 import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
-import type { BinarySpec } from './dify-node';
+import type { DifyNodeOptions } from './dify-node';
 import { runDifyNode } from './dify-node';
 import { standinPerFile } from './standin-per-file';
 
 const standin = standinPerFile();
 
-const run = (parameters: IDataObject, extra: { items?: IDataObject[]; binaries?: BinarySpec[] } = {}) =>
+const run = (parameters: IDataObject, extra: Pick<DifyNodeOptions, 'items' | 'binaries' | 'binaryMode' | 'settings'> = {}) =>
 	runDifyNode({
 		parameters: {
 			resource: 'workflow',
@@ -145,6 +145,27 @@ describe('files in', () => {
 			{ type: 'image', transfer_method: 'local_file', upload_file_id: expect.any(String) },
 			{ type: 'audio', transfer_method: 'remote_url', url: 'https://example.com/a.mp3' },
 		]);
+	});
+
+	it("in n8n 2.x's combined binary mode, takes the binary's path in the item's JSON", async () => {
+		// n8n itself moves a node's output binaries into json._files when the workflow runs combined.
+		const result = await run(
+			{ inputMode: 'json', inputs: '{"topic": "notes", "doc": "_files.report"}', options: { files: '_files.photo' } },
+			{
+				binaries: [
+					{ property: 'report', fileName: 'notes.md', mimeType: 'text/markdown', text: notes },
+					{ property: 'photo', fileName: 'cat.png', mimeType: 'image/png', base64: 'iVBORw0KGgo=' },
+				],
+				binaryMode: 'filesystem',
+				settings: { executionOrder: 'v1', binaryMode: 'combined' },
+			},
+		);
+		expect(result.error).toBeUndefined();
+		const upload = standin().requests.find((r) => r.path === '/v1/files/upload' && r.multipart?.files[0]?.filename === 'notes.md');
+		expect(upload?.multipart?.files[0].sha256).toBe(createHash('sha256').update(notes).digest('hex'));
+		const [body] = runBodies();
+		expect((body.inputs as IDataObject).doc).toEqual({ type: 'document', transfer_method: 'local_file', upload_file_id: expect.any(String) });
+		expect(body.files).toEqual([{ type: 'image', transfer_method: 'local_file', upload_file_id: expect.any(String) }]);
 	});
 
 	it('names a binary field that is not there', async () => {

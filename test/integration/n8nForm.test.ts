@@ -1,4 +1,4 @@
-import type { IDataObject, INodeParameters } from 'n8n-workflow';
+import type { IDataObject, INodeParameters, IWorkflowSettings } from 'n8n-workflow';
 import { tryToParseJsonToFormFields } from 'n8n-workflow';
 
 import { DifyApi } from '../../credentials/DifyApi.credentials';
@@ -48,7 +48,7 @@ const submitN8nForm = { resource: 'humanInput', operation: 'submitForm', answerF
  * Start → Run (pauses) → Answer (what Send and Wait or the Form node outputs) → Submit Form, in
  * n8n's engine; each Dify node continues on fail, so an error is an item.
  */
-async function answerWorkflow(answer: IDataObject, binaries: TestBinary[] = [], target = standin) {
+async function answerWorkflow(answer: IDataObject, binaries: TestBinary[] = [], target = standin, settings: IWorkflowSettings = {}) {
 	const engine = await runWorkflow({
 		nodes: [
 			testItemsNode('Start', [{}]),
@@ -61,6 +61,7 @@ async function answerWorkflow(answer: IDataObject, binaries: TestBinary[] = [], 
 		credentialTypes: { difyApi: new DifyApi() },
 		credentials: { difyApi: { 'cred-1': { baseUrl: target.url, apiKey: target.apiKey } } },
 		binaryMode: 'filesystem',
+		settings,
 	});
 	const paused = engine.outputOf('Run')[0].json;
 	const [submitted] = engine.outputOf('Submit Form');
@@ -157,6 +158,43 @@ describe('Submit Form with Answer From n8n Form', () => {
 		expect(String(submitted.json.error)).toMatch(message);
 		expect(formPosts()).toEqual([]);
 		expect(uploads()).toBe(0);
+	});
+
+	describe("in n8n 2.x's combined binary mode (execution logic v2), where the file sits inside the answer", () => {
+		const COMBINED: IWorkflowSettings = { executionOrder: 'v1', binaryMode: 'combined' };
+		const inAnswer = (file: TestBinary, path = ['data', 'Evidence']): TestBinary => ({ ...file, jsonPath: path });
+
+		it("uploads the file the answer holds and sends Dify's file object", async () => {
+			const { submitted } = await answerWorkflow({ data: ANSWER }, [inAnswer(EVIDENCE)], standin, COMBINED);
+			expect(submitted.json.error).toBeUndefined();
+			const [post] = formPosts();
+			expect(post.inputs).toEqual({ feedback: 'ok', priority: 'High', evidence: { type: 'document', transfer_method: 'local_file', upload_file_id: expect.any(String) } });
+			const [upload] = standin.requests.filter((request) => request.path === '/v1/files/upload');
+			expect(upload.multipart?.files[0]).toMatchObject({ filename: 'notes.pdf', contentType: 'application/pdf', size: EVIDENCE.text!.length });
+		});
+
+		it("takes the Form node's item, its file at the top", async () => {
+			const { submitted } = await answerWorkflow({ ...ANSWER, Decision: ['Approve'] }, [inAnswer(EVIDENCE, ['Evidence'])], standin, COMBINED);
+			expect(submitted.json.error).toBeUndefined();
+			expect(uploads()).toBe(1);
+			expect(formPosts()[0]).toMatchObject({ action: 'approve', inputs: { evidence: { transfer_method: 'local_file' } } });
+		});
+
+		it.each<[string, TestBinary[], RegExp]>([
+			['a file of a type the form does not take', [inAnswer({ ...EVIDENCE, fileName: 'photo.png', mimeType: 'image/png' })], /"photo.png" given for "Evidence" is not a type the form takes/],
+			['two files where the form takes one', [inAnswer(EVIDENCE), inAnswer({ ...EVIDENCE, fileName: 'more.pdf' })], /"Evidence" takes one file, and the answer has 2/],
+		])('%s is an error item naming the field, and nothing reaches Dify', async (_, binaries, message) => {
+			const { submitted } = await answerWorkflow({ data: ANSWER }, binaries, standin, COMBINED);
+			expect(String(submitted.json.error)).toMatch(message);
+			expect(formPosts()).toEqual([]);
+			expect(uploads()).toBe(0);
+		});
+
+		it("the separate mode's file metadata without its binary is no file", async () => {
+			const { submitted } = await answerWorkflow({ data: { ...ANSWER, Evidence: { filename: 'notes.pdf', mimetype: 'application/pdf', size: 14 } } }, [], standin, COMBINED);
+			expect(String(submitted.json.error)).toMatch(/no value for "Evidence"/);
+			expect(uploads()).toBe(0);
+		});
 	});
 
 	it('without a paused Dify item before it, says where the token comes from', async () => {

@@ -271,8 +271,8 @@ describe('n8n 2.x in queue mode (main, two workers, Redis, PostgreSQL) runs the 
 			const order = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4];
 			for (const n of order) {
 				const answer = { feedback: `answer for ${topics[n]}`, priority: 'Low', file: { name: `${topics[n]}.pdf`, type: 'application/pdf', content: PDF }, decision: n % 2 ? 'Approve' : 'Reject' };
-				const status = await answerForm(api, links[n], answer, main.output);
-				assert.ok(status < 400, `${topics[n]}: the form post answered ${status}`);
+				const { status, page: answered } = await answerForm(api, links[n], answer, main.output);
+				assert.ok(status < 400, `${topics[n]}: the form post answered ${status}: ${answered}`);
 			}
 			const workersByExecution = {};
 			for (const n of order) {

@@ -123,10 +123,22 @@ describe('an n8n answer read back into Dify terms', () => {
 			inputs: { note: 'a <b> note', priority: '中' },
 			action: 'reject',
 			files: [
-				{ name: 'evidence', list: false, binaryProperties: ['Evidence'] },
-				{ name: 'photos', list: true, binaryProperties: ['Photos_0', 'Photos_1'] },
+				{ name: 'evidence', list: false, sources: ['Evidence'] },
+				{ name: 'photos', list: true, sources: ['Photos_0', 'Photos_1'] },
 			],
 		});
+	});
+
+	it("finds the files inside the answer in n8n 2.x's combined binary mode, and only real binary objects", () => {
+		const inside = { ...answer, Evidence: { ...files.Evidence, id: 'filesystem-v2:1' }, Photos: [files.Photos_0, files.Photos_1] };
+		expect(mapN8nAnswer(node, 0, plan, inside as never, undefined).files).toEqual([
+			{ name: 'evidence', list: false, sources: [inside.Evidence] },
+			{ name: 'photos', list: true, sources: [files.Photos_0, files.Photos_1] },
+		]);
+		// Separate mode's metadata ({filename, mimetype, size}) is no file without its binary.
+		const metadata = { ...inside, Evidence: { filename: 'a.pdf', mimetype: 'application/pdf', size: 3 } };
+		expect(() => mapN8nAnswer(node, 0, plan, metadata as never, undefined)).toThrow(/no value for "Evidence"/);
+		expect(() => mapN8nAnswer(node, 0, plan, { ...inside, Photos: [binary('x.exe', 'application/x-msdownload')] } as never, undefined)).toThrow(/"x.exe" given for "Photos"/);
 	});
 
 	it.each<[string, Record<string, IBinaryData>, RegExp]>([

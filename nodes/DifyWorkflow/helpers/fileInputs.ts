@@ -3,6 +3,8 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import type { DifyTransport } from '../transport/request';
 import type { DifyFileInput, DifyFileType, DifyInputVariable } from '../types';
+import type { BinarySource } from './binaryFile';
+import { binaryAtPath } from './binaryFile';
 import { uploadBinary } from './uploadBinary';
 
 /** Dify's extension buckets (dify-api.md §6): a file's declared type must match its extension. */
@@ -57,17 +59,29 @@ export async function toDifyFile(
 		const path = new URL(reference).pathname;
 		return { type: difyFileType(path), transfer_method: 'remote_url', url: reference };
 	}
-	const binary = ctx.getInputData()[itemIndex]?.binary?.[reference];
-	if (!binary) {
-		throw new NodeOperationError(ctx.getNode(), `No binary field "${reference}" on the item for a file input`, {
-			itemIndex,
-			description:
-				'A file input takes a URL (http or https) or the name of a binary field of the input item, e.g. data. Several files: separate them with commas.',
-		});
-	}
-	const uploaded = await uploadBinary(ctx, itemIndex, transport, reference, user);
+	const item = ctx.getInputData()[itemIndex];
+	if (item?.binary?.[reference]) return await uploadedFileInput(ctx, itemIndex, transport, reference, user);
+	const inJson = binaryAtPath(item?.json, reference);
+	if (inJson) return await uploadedFileInput(ctx, itemIndex, transport, inJson, user);
+	throw new NodeOperationError(ctx.getNode(), `No binary field "${reference}" on the item for a file input`, {
+		itemIndex,
+		description:
+			"A file input takes a URL (http or https) or the name of a binary field of the input item, e.g. data (in n8n 2.x's combined binary mode, its path, e.g. _files.data). Several files: separate them with commas.",
+	});
+}
+
+/** Uploads a binary (a property of the item, or a binary object) and points a Dify file object at it. */
+export async function uploadedFileInput(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	transport: DifyTransport,
+	source: BinarySource,
+	user: string,
+): Promise<DifyFileInput> {
+	const binary = typeof source === 'string' ? ctx.getInputData()[itemIndex]?.binary?.[source] : source;
+	const uploaded = await uploadBinary(ctx, itemIndex, transport, source, user);
 	return {
-		type: difyFileType(uploaded.name || binary.fileName || '', uploaded.mime_type || binary.mimeType),
+		type: difyFileType(uploaded.name || binary?.fileName || '', uploaded.mime_type || binary?.mimeType),
 		transfer_method: 'local_file',
 		upload_file_id: uploaded.id,
 	};

@@ -1,22 +1,25 @@
-import type { IBinaryKeyData, IDataObject, INode } from 'n8n-workflow';
+import type { IBinaryData, IBinaryKeyData, IDataObject, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import type { BinarySource } from './binaryFile';
+import { isBinaryData } from './binaryFile';
 import { difyFileType } from './fileInputs';
 import type { N8nFormPlan, PlannedInput } from './n8nFormFields';
 
 /**
  * Reads a person's answer to an n8n form made from `n8n_form_fields` back into Dify's terms.
  * n8n keys the answer by field label (`{ data: {<label>: value} }` from Send and Wait, the item
- * itself from the Form node) and puts a file in a binary named after the label. n8n checks
+ * itself from the Form node) and puts a file in a binary named after the label, or, in n8n 2.x's
+ * combined binary mode, the binary object itself under the label in the answer. n8n checks
  * required fields only in the browser and escapes `<` `>` of the defaults it shows, so both
  * are handled here; nothing is sent until the whole answer is known to be complete.
  */
 
-/** A file answer: the binary properties that hold it, uploaded once the answer is checked. */
+/** A file answer: where its files are (binary properties or objects), uploaded once the answer is checked. */
 export interface AnsweredFiles {
 	name: string;
 	list: boolean;
-	binaryProperties: string[];
+	sources: BinarySource[];
 }
 
 export interface MappedAnswer {
@@ -60,13 +63,23 @@ function required(input: { label: string }): FormAnswerError {
 	return new FormAnswerError(`The answer has no value for "${input.label}", which the form requires`, REQUIRED_ADVICE);
 }
 
-/** Where n8n put the files of a file field: `<label>` for one, `<label>_0`, `_1`, … for several. */
-function binaryPropertiesOf(label: string, binary: IBinaryKeyData | undefined): string[] {
-	if (!binary) return [];
+/** A file the answer holds, with the name and type its checks read. */
+interface AnsweredFile {
+	source: BinarySource;
+	binary: IBinaryData;
+}
+
+/**
+ * Where n8n put the files of a file field: binaries `<label>` for one, `<label>_0`, `_1`, … for
+ * several; in combined binary mode, the binary objects as the answer's value.
+ */
+function filesOf(label: string, value: unknown, binary: IBinaryKeyData | undefined): AnsweredFile[] {
 	const base = label.replace(/\W/g, '_');
-	const found = binary[base] ? [base] : [];
-	for (let n = 0; binary[`${base}_${n}`]; n++) found.push(`${base}_${n}`);
-	return found;
+	const properties = binary?.[base] ? [base] : [];
+	for (let n = 0; binary?.[`${base}_${n}`]; n++) properties.push(`${base}_${n}`);
+	if (properties.length > 0) return properties.map((property) => ({ source: property, binary: binary![property] }));
+	const values = Array.isArray(value) ? value : [value];
+	return values.filter(isBinaryData).map((object) => ({ source: object, binary: object }));
 }
 
 function allowedText(input: PlannedInput): string {
@@ -94,23 +107,22 @@ function wrongType(input: PlannedInput, fileName: string): FormAnswerError {
 	);
 }
 
-function readFiles(input: PlannedInput, binary: IBinaryKeyData | undefined): AnsweredFiles | FormAnswerError {
-	const properties = binaryPropertiesOf(input.label, binary);
-	if (properties.length === 0) return required(input);
-	if (input.kind === 'file' && properties.length > 1) {
-		return new FormAnswerError(`"${input.label}" takes one file, and the answer has ${properties.length}`, 'Ask again with one file.');
+function readFiles(input: PlannedInput, value: unknown, binary: IBinaryKeyData | undefined): AnsweredFiles | FormAnswerError {
+	const files = filesOf(input.label, value, binary);
+	if (files.length === 0) return required(input);
+	if (input.kind === 'file' && files.length > 1) {
+		return new FormAnswerError(`"${input.label}" takes one file, and the answer has ${files.length}`, 'Ask again with one file.');
 	}
-	if (input.maxFiles !== undefined && properties.length > input.maxFiles) {
-		return new FormAnswerError(`"${input.label}" takes at most ${input.maxFiles} files, and the answer has ${properties.length}`,
+	if (input.maxFiles !== undefined && files.length > input.maxFiles) {
+		return new FormAnswerError(`"${input.label}" takes at most ${input.maxFiles} files, and the answer has ${files.length}`,
 			'Ask again with fewer files.',
 		);
 	}
-	for (const property of properties) {
-		const file = binary![property];
-		const fileName = file.fileName ?? property;
-		if (!fileFits(input, fileName, file.mimeType)) return wrongType(input, fileName);
+	for (const file of files) {
+		const fileName = file.binary.fileName ?? (typeof file.source === 'string' ? file.source : input.label);
+		if (!fileFits(input, fileName, file.binary.mimeType)) return wrongType(input, fileName);
 	}
-	return { name: input.name, list: input.list, binaryProperties: properties };
+	return { name: input.name, list: input.list, sources: files.map((file) => file.source) };
 }
 
 function readLink(input: PlannedInput, value: unknown): Record<string, unknown> | FormAnswerError {
@@ -140,7 +152,7 @@ function mapAnswer(plan: N8nFormPlan, answer: IDataObject, binary: IBinaryKeyDat
 	for (const input of plan.inputs) {
 		const value = answer[input.label];
 		if (input.kind === 'file' || input.kind === 'file-list') {
-			const answered = readFiles(input, binary);
+			const answered = readFiles(input, value, binary);
 			if (answered instanceof FormAnswerError) return answered;
 			files.push(answered);
 			continue;

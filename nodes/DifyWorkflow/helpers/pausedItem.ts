@@ -24,20 +24,29 @@ function pausedForms(json: IDataObject | undefined): Array<DifyPauseReason & { f
 	return (forms as DifyPauseReason[]).filter((form): form is DifyPauseReason & { form_token: string } => isFormToken(form?.form_token));
 }
 
+/** What `$(node).item` gives: the item, or in n8n 2.x's combined binary mode only its JSON. */
+type ProxyItem = { json?: IDataObject } | IDataObject;
+
+function jsonOf(item: ProxyItem | undefined): IDataObject | undefined {
+	if (typeof item !== 'object' || item === null) return undefined;
+	return 'human_input_forms' in item ? (item as IDataObject) : ((item.json as IDataObject | undefined) ?? undefined);
+}
+
 /** The item of an earlier node that the current item descends from; the only item when pairing is lost. */
 function itemOf(ctx: IExecuteFunctions, itemIndex: number, nodeName: string): IDataObject | undefined {
 	try {
 		const node = ctx.getWorkflowDataProxy(itemIndex).$(nodeName) as {
-			item?: { json?: IDataObject };
-			all?: () => Array<{ json?: IDataObject }>;
+			item?: ProxyItem;
+			all?: () => ProxyItem[];
 		};
 		try {
-			if (node.item?.json) return node.item.json;
+			const json = jsonOf(node.item);
+			if (json) return json;
 		} catch {
 			// A node between them did not keep pairing; a single item is still unambiguous.
 		}
 		const all = node.all?.() ?? [];
-		return all.length === 1 ? all[0].json : undefined;
+		return all.length === 1 ? jsonOf(all[0]) : undefined;
 	} catch {
 		return undefined;
 	}

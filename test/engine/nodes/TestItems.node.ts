@@ -27,6 +27,12 @@ export interface TestBinary {
 	sizeBytes?: number;
 	/** Only the item at this index gets the binary; without it, every item gets its own copy. */
 	item?: number;
+	/**
+	 * Put the binary object into the item's JSON at this path instead of into `binary`, as n8n
+	 * 2.x's combined binary mode does (a form answer's file under its label). Several specs with
+	 * one path make a list.
+	 */
+	jsonPath?: string[];
 }
 
 const PATTERN_MODULUS = 251;
@@ -130,18 +136,32 @@ export class TestItems implements INodeType {
 		const binaries = parseJsonParameter<TestBinary[]>(this, 'binaries', this.getNodeParameter('binaries', 0, '[]'));
 
 		const items: INodeExecutionData[] = [];
-		for (const [index, json] of (objects as IDataObject[]).entries()) {
+		for (const [index, original] of (objects as IDataObject[]).entries()) {
+			const json = structuredClone(original);
 			const binary: IBinaryKeyData = {};
+			const inJson = new Map<string, IDataObject[]>();
 			for (const spec of binaries) {
 				if (spec.item !== undefined && spec.item !== index) continue;
 				// Each item stores its own copy, as a real node producing files per item would.
-				binary[spec.property ?? 'data'] = await this.helpers.prepareBinaryData(
+				const prepared = await this.helpers.prepareBinaryData(
 					binaryContent(this, spec),
 					spec.fileName ?? 'file.bin',
 					// Without a MIME type n8n-core sniffs it through a dynamic import() of the
 					// ESM-only `file-type`, which jest's CommonJS runtime cannot load.
 					spec.mimeType ?? 'application/octet-stream',
 				);
+				if (!spec.jsonPath) {
+					binary[spec.property ?? 'data'] = prepared;
+					continue;
+				}
+				const key = JSON.stringify(spec.jsonPath);
+				inJson.set(key, [...(inJson.get(key) ?? []), prepared as unknown as IDataObject]);
+			}
+			for (const [key, objects_] of inJson) {
+				const path = JSON.parse(key) as string[];
+				let parent = json;
+				for (const step of path.slice(0, -1)) parent = (parent[step] ??= {}) as IDataObject;
+				parent[path[path.length - 1]] = objects_.length === 1 ? objects_[0] : objects_;
 			}
 			const item: INodeExecutionData = { json, pairedItem: { item: 0 } };
 			if (Object.keys(binary).length > 0) item.binary = binary;

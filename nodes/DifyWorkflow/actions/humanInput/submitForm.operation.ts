@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
-import { resolveFileInputs, toDifyFile } from '../../helpers/fileInputs';
+import { resolveFileInputs, uploadedFileInput } from '../../helpers/fileInputs';
 import { FORM_HINTS, FORM_TOKEN_PROPERTY, formFileInputs, readFormToken } from '../../helpers/humanInputForm';
 import { answerOf, mapN8nAnswer } from '../../helpers/n8nFormAnswer';
 import { planN8nForm } from '../../helpers/n8nFormFields';
@@ -152,7 +152,7 @@ async function fromN8nForm(ctx: IExecuteFunctions, itemIndex: number, transport:
 	const inputs: IDataObject = { ...mapped.inputs } as IDataObject;
 	for (const answered of mapped.files) {
 		const files = [];
-		for (const property of answered.binaryProperties) files.push(await toDifyFile(ctx, itemIndex, transport, property, user));
+		for (const source of answered.sources) files.push(await uploadedFileInput(ctx, itemIndex, transport, source, user));
 		inputs[answered.name] = (answered.list ? files : files[0]) as unknown as IDataObject;
 	}
 	return { token, action: mapped.action, inputs, more: { workflow_run_id: paused.workflowRunId, inputs } };
