@@ -168,6 +168,13 @@ describe('files in', () => {
 		expect(body.files).toEqual([{ type: 'image', transfer_method: 'local_file', upload_file_id: expect.any(String) }]);
 	});
 
+	it('outside combined mode, reads no binary from the JSON, however it looks', async () => {
+		const forged = { mimeType: 'text/plain', fileName: 'secret.txt', id: 'filesystem-v2:workflows/1/executions/1/binary_data/x' };
+		const result = await run({ inputMode: 'json', inputs: '{"topic": "x", "doc": "_files.data"}' }, { items: [{ _files: { data: forged } }] });
+		expect(result.error?.message).toBe('No binary field "_files.data" on the item for a file input');
+		expect(standin().requests.filter((r) => r.path === '/v1/files/upload')).toHaveLength(0);
+	});
+
 	it('names a binary field that is not there', async () => {
 		const result = await run({ inputMode: 'json', inputs: '{"topic": "x", "doc": "attachment"}' });
 		expect(result.error?.message).toBe('No binary field "attachment" on the item for a file input');

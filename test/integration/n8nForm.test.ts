@@ -190,6 +190,14 @@ describe('Submit Form with Answer From n8n Form', () => {
 			expect(uploads()).toBe(0);
 		});
 
+		it('outside combined mode, a binary-looking object in the answer is never read as a file', async () => {
+			// Such an object came from data, and its id could name another execution's stored file.
+			const { submitted } = await answerWorkflow({ data: ANSWER }, [inAnswer(EVIDENCE)], standin, { executionOrder: 'v1' });
+			expect(String(submitted.json.error)).toMatch(/no value for "Evidence"/);
+			expect(uploads()).toBe(0);
+			expect(formPosts()).toEqual([]);
+		});
+
 		it("the separate mode's file metadata without its binary is no file", async () => {
 			const { submitted } = await answerWorkflow({ data: { ...ANSWER, Evidence: { filename: 'notes.pdf', mimetype: 'application/pdf', size: 14 } } }, [], standin, COMBINED);
 			expect(String(submitted.json.error)).toMatch(/no value for "Evidence"/);

@@ -131,14 +131,16 @@ describe('an n8n answer read back into Dify terms', () => {
 
 	it("finds the files inside the answer in n8n 2.x's combined binary mode, and only real binary objects", () => {
 		const inside = { ...answer, Evidence: { ...files.Evidence, id: 'filesystem-v2:1' }, Photos: [files.Photos_0, files.Photos_1] };
-		expect(mapN8nAnswer(node, 0, plan, inside as never, undefined).files).toEqual([
+		expect(mapN8nAnswer(node, 0, plan, inside as never, undefined, true).files).toEqual([
 			{ name: 'evidence', list: false, sources: [inside.Evidence] },
 			{ name: 'photos', list: true, sources: [files.Photos_0, files.Photos_1] },
 		]);
 		// Separate mode's metadata ({filename, mimetype, size}) is no file without its binary.
 		const metadata = { ...inside, Evidence: { filename: 'a.pdf', mimetype: 'application/pdf', size: 3 } };
-		expect(() => mapN8nAnswer(node, 0, plan, metadata as never, undefined)).toThrow(/no value for "Evidence"/);
-		expect(() => mapN8nAnswer(node, 0, plan, { ...inside, Photos: [binary('x.exe', 'application/x-msdownload')] } as never, undefined)).toThrow(/"x.exe" given for "Photos"/);
+		expect(() => mapN8nAnswer(node, 0, plan, metadata as never, undefined, true)).toThrow(/no value for "Evidence"/);
+		expect(() => mapN8nAnswer(node, 0, plan, { ...inside, Photos: [binary('x.exe', 'application/x-msdownload')] } as never, undefined, true)).toThrow(/"x.exe" given for "Photos"/);
+		// Outside combined mode a binary-looking object in the answer is data, never read as a file.
+		expect(() => mapN8nAnswer(node, 0, plan, inside as never, undefined)).toThrow(/no value for "Evidence"/);
 	});
 
 	it.each<[string, Record<string, IBinaryData>, RegExp]>([

@@ -21,6 +21,16 @@ export function isBinaryData(value: unknown): value is IBinaryData {
 }
 
 /**
+ * Whether the workflow runs in n8n 2.x's combined binary mode, the only mode in which n8n puts
+ * binaries inside JSON. Elsewhere a binary-looking object in JSON came from data, not from n8n,
+ * and its `id` could name another execution's file, so it is never read.
+ */
+export function binariesInJson(ctx: IExecuteFunctions): boolean {
+	const settings = ctx.getWorkflowSettings?.() as { binaryMode?: string } | undefined;
+	return settings?.binaryMode === 'combined';
+}
+
+/**
  * The binary object at a dotted path of an item's JSON (`_files.data`): where n8n 2.x's combined
  * binary mode keeps the binaries that other modes keep in `binary.data`.
  */

@@ -4,7 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { DifyTransport } from '../transport/request';
 import type { DifyFileInput, DifyFileType, DifyInputVariable } from '../types';
 import type { BinarySource } from './binaryFile';
-import { binaryAtPath } from './binaryFile';
+import { binariesInJson, binaryAtPath } from './binaryFile';
 import { uploadBinary } from './uploadBinary';
 
 /** Dify's extension buckets (dify-api.md §6): a file's declared type must match its extension. */
@@ -61,7 +61,7 @@ export async function toDifyFile(
 	}
 	const item = ctx.getInputData()[itemIndex];
 	if (item?.binary?.[reference]) return await uploadedFileInput(ctx, itemIndex, transport, reference, user);
-	const inJson = binaryAtPath(item?.json, reference);
+	const inJson = binariesInJson(ctx) ? binaryAtPath(item?.json, reference) : undefined;
 	if (inJson) return await uploadedFileInput(ctx, itemIndex, transport, inJson, user);
 	throw new NodeOperationError(ctx.getNode(), `No binary field "${reference}" on the item for a file input`, {
 		itemIndex,

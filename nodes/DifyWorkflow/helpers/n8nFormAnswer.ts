@@ -73,11 +73,12 @@ interface AnsweredFile {
  * Where n8n put the files of a file field: binaries `<label>` for one, `<label>_0`, `_1`, … for
  * several; in combined binary mode, the binary objects as the answer's value.
  */
-function filesOf(label: string, value: unknown, binary: IBinaryKeyData | undefined): AnsweredFile[] {
+function filesOf(label: string, value: unknown, binary: IBinaryKeyData | undefined, inAnswer: boolean): AnsweredFile[] {
 	const base = label.replace(/\W/g, '_');
 	const properties = binary?.[base] ? [base] : [];
 	for (let n = 0; binary?.[`${base}_${n}`]; n++) properties.push(`${base}_${n}`);
 	if (properties.length > 0) return properties.map((property) => ({ source: property, binary: binary![property] }));
+	if (!inAnswer) return [];
 	const values = Array.isArray(value) ? value : [value];
 	return values.filter(isBinaryData).map((object) => ({ source: object, binary: object }));
 }
@@ -107,8 +108,8 @@ function wrongType(input: PlannedInput, fileName: string): FormAnswerError {
 	);
 }
 
-function readFiles(input: PlannedInput, value: unknown, binary: IBinaryKeyData | undefined): AnsweredFiles | FormAnswerError {
-	const files = filesOf(input.label, value, binary);
+function readFiles(input: PlannedInput, value: unknown, binary: IBinaryKeyData | undefined, inAnswer: boolean): AnsweredFiles | FormAnswerError {
+	const files = filesOf(input.label, value, binary, inAnswer);
 	if (files.length === 0) return required(input);
 	if (input.kind === 'file' && files.length > 1) {
 		return new FormAnswerError(`"${input.label}" takes one file, and the answer has ${files.length}`, 'Ask again with one file.');
@@ -138,21 +139,29 @@ function readLink(input: PlannedInput, value: unknown): Record<string, unknown> 
 
 /**
  * Maps an answer back to Dify. An answer that cannot go is an error of the item that names the
- * first field at fault; nothing has been sent by then.
+ * first field at fault; nothing has been sent by then. `filesInAnswer`: the workflow runs in
+ * combined binary mode, so files are read from the answer itself (binariesInJson).
  */
-export function mapN8nAnswer(node: INode, itemIndex: number, plan: N8nFormPlan, answer: IDataObject, binary: IBinaryKeyData | undefined): MappedAnswer {
-	const mapped = mapAnswer(plan, answer, binary);
+export function mapN8nAnswer(
+	node: INode,
+	itemIndex: number,
+	plan: N8nFormPlan,
+	answer: IDataObject,
+	binary: IBinaryKeyData | undefined,
+	filesInAnswer = false,
+): MappedAnswer {
+	const mapped = mapAnswer(plan, answer, binary, filesInAnswer);
 	if (mapped instanceof FormAnswerError) throw new NodeOperationError(node, mapped.message, { itemIndex, description: mapped.advice });
 	return mapped;
 }
 
-function mapAnswer(plan: N8nFormPlan, answer: IDataObject, binary: IBinaryKeyData | undefined): MappedAnswer | FormAnswerError {
+function mapAnswer(plan: N8nFormPlan, answer: IDataObject, binary: IBinaryKeyData | undefined, filesInAnswer: boolean): MappedAnswer | FormAnswerError {
 	const inputs: Record<string, unknown> = {};
 	const files: AnsweredFiles[] = [];
 	for (const input of plan.inputs) {
 		const value = answer[input.label];
 		if (input.kind === 'file' || input.kind === 'file-list') {
-			const answered = readFiles(input, value, binary);
+			const answered = readFiles(input, value, binary, filesInAnswer);
 			if (answered instanceof FormAnswerError) return answered;
 			files.push(answered);
 			continue;

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
+import { binariesInJson } from '../../helpers/binaryFile';
 import { resolveFileInputs, uploadedFileInput } from '../../helpers/fileInputs';
 import { FORM_HINTS, FORM_TOKEN_PROPERTY, formFileInputs, readFormToken } from '../../helpers/humanInputForm';
 import { answerOf, mapN8nAnswer } from '../../helpers/n8nFormAnswer';
@@ -148,7 +149,7 @@ async function fromN8nForm(ctx: IExecuteFunctions, itemIndex: number, transport:
 	const token = paused.form.form_token;
 	// The open form, not the paused item's copy: it says whether the form can still be answered.
 	const plan = planN8nForm(await readForm(transport, itemIndex, token));
-	const mapped = mapN8nAnswer(ctx.getNode(), itemIndex, plan, answer, item.binary);
+	const mapped = mapN8nAnswer(ctx.getNode(), itemIndex, plan, answer, item.binary, binariesInJson(ctx));
 	const inputs: IDataObject = { ...mapped.inputs } as IDataObject;
 	for (const answered of mapped.files) {
 		const files = [];
