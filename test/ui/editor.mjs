@@ -9,6 +9,25 @@ export async function painted(page) {
 }
 
 /**
+ * Waits for the page's transitions to end (an NDV fading in, a dropdown opening), so a screenshot
+ * shows what the user sees once it stops moving. Endless (spinners) and paused animations are left
+ * out: they never finish.
+ */
+export async function stoppedMoving(page) {
+	await page.evaluate(() =>
+		Promise.all(
+			document
+				.getAnimations()
+				.filter(
+					(animation) =>
+						animation.playState === 'running' && animation.effect?.getComputedTiming().endTime !== Infinity,
+				)
+				.map((animation) => animation.finished.catch(() => undefined)),
+		),
+	);
+}
+
+/**
  * Counts the editor's calls that load a node's dynamic parameters (options lists, mapper fields),
  * so a test can wait until the form has everything it will show.
  */

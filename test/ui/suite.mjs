@@ -29,6 +29,7 @@ import {
 	painted,
 	parameterIssues,
 	setUpOwner,
+	stoppedMoving,
 	trackParameterLoads,
 } from './editor.mjs';
 
@@ -122,6 +123,7 @@ export function uiSuite(major) {
 				if (number !== '01') assert.ok(signedIn, 'not signed in to n8n (see the first failure)');
 				const shot = async (suffix) => {
 					const path = suffix ? file.replace(/\.png$/, `-${suffix}.png`) : file;
+					await stoppedMoving(page).catch(() => undefined);
 					await page.screenshot({ path });
 					return path;
 				};

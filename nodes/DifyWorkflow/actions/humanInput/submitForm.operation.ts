@@ -26,7 +26,8 @@ const properties: INodeProperties[] = [
 				description: "The answer in Dify's terms: the form's token, the action's ID and the inputs by name",
 			},
 			{
-				name: 'N8n Form or Send and Wait',
+				// eslint-disable-next-line n8n-nodes-base/node-param-display-name-miscased -- n8n writes its name lowercase, in its own nodes too, and the docs name this option so
+				name: 'n8n Form or Send and Wait',
 				value: 'n8nForm',
 				description:
 					"The item a Send and Wait node (Custom Form, Using JSON of n8n_form_fields) or the Form node outputs, as it stands. Labels map back to Dify's inputs, the chosen action to its ID, files are uploaded, and the form token comes from the paused item of an earlier Dify Workflow node.",
