@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { INodePropertyOptions } from 'n8n-workflow';
+import type { INodeProperties, INodePropertyCollection, INodePropertyOptions } from 'n8n-workflow';
 
-import { description as submitForm } from '../../nodes/DifyWorkflow/actions/humanInput/submitForm.operation';
+import { DifyWorkflow } from '../../nodes/DifyWorkflow/DifyWorkflow.node';
+import { DifyWorkflowTrigger } from '../../nodes/DifyWorkflowTrigger/DifyWorkflowTrigger.node';
 
 const root = join(__dirname, '../..');
 
@@ -24,20 +25,60 @@ function readerTexts(): Array<[string, string]> {
 	return texts;
 }
 
+/** Every options parameter of both nodes, nested ones included: display name → the names it offers. */
+function offeredOptions(): Map<string, string[]> {
+	const offered = new Map<string, string[]>();
+	const visit = (properties: Array<INodeProperties | INodePropertyOptions | INodePropertyCollection>) => {
+		for (const property of properties) {
+			if ('type' in property && property.type === 'options' && property.options) {
+				const names = (property.options as INodePropertyOptions[]).map((option) => option.name);
+				offered.set(property.displayName, [...(offered.get(property.displayName) ?? []), ...names]);
+			} else if ('options' in property && Array.isArray(property.options)) {
+				visit(property.options);
+			} else if ('values' in property && Array.isArray(property.values)) {
+				visit(property.values);
+			}
+		}
+	};
+	visit(new DifyWorkflow().description.properties);
+	visit(new DifyWorkflowTrigger().description.properties);
+	return offered;
+}
+
+/**
+ * "*Parameter: Option*" and "*Parameter* *Option*" in Markdown: the italic spans, bold set aside,
+ * read as [parameter, option] with line breaks folded.
+ */
+function italicQuotes(markdown: string): Array<[string, string]> {
+	const spans = [...markdown.replace(/\*\*/g, '\u0000').matchAll(/\*([^*\u0000]+)\*/g)].map((match) => ({
+		text: match[1].replace(/\s+/g, ' ').trim(),
+		start: match.index,
+		end: match.index + match[0].length,
+	}));
+	const pairs: Array<[string, string]> = [];
+	spans.forEach((span, index) => {
+		const colon = span.text.indexOf(': ');
+		if (colon > 0) pairs.push([span.text.slice(0, colon), span.text.slice(colon + 2)]);
+		const next = spans[index + 1];
+		if (next && /^\s+$/.test(markdown.slice(span.end, next.start))) pairs.push([span.text, next.text]);
+	});
+	return pairs;
+}
+
 // A reader looks for the option the docs name in the editor's dropdown, letter for letter.
-describe('Answer From, as the docs and examples quote it', () => {
-	const answerFrom = submitForm.find((property) => property.name === 'answerFrom');
-	const offered = (answerFrom?.options as INodePropertyOptions[]).map((option) => option.name);
-	// "*Answer From: X*" or "*Answer From* *X*"
+describe('options, as the docs and examples quote them ("*Parameter: Option*")', () => {
+	const offered = offeredOptions();
 	const quoted = readerTexts().flatMap(([file, text]) =>
-		[...text.matchAll(/\*Answer From(?::\s*|\*\s*\*)([^*]+)\*/g)].map((match) => [file, match[1].replace(/\s+/g, ' ').trim()] as const),
+		italicQuotes(text)
+			.filter(([parameter]) => offered.has(parameter))
+			.map(([parameter, name]) => [file, parameter, name] as const),
 	);
 
-	it('is quoted somewhere', () => {
-		expect(quoted.length).toBeGreaterThan(0);
+	it('are quoted somewhere, Answer From among them', () => {
+		expect(quoted.map(([, parameter]) => parameter)).toContain('Answer From');
 	});
 
-	it.each(quoted)('%s names an option the editor offers: %s', (_file, name) => {
-		expect(offered).toContain(name);
+	it.each(quoted)('%s: %s offers "%s"', (_file, parameter, name) => {
+		expect(offered.get(parameter)).toContain(name);
 	});
 });
