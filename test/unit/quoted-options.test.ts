@@ -50,7 +50,8 @@ function offeredOptions(): Map<string, string[]> {
  * read as [parameter, option] with line breaks folded.
  */
 function italicQuotes(markdown: string): Array<[string, string]> {
-	const spans = [...markdown.replace(/\*\*/g, '\u0000').matchAll(/\*([^*\u0000]+)\*/g)].map((match) => ({
+	const plain = markdown.replace(/\*\*/g, '\u0000');
+	const spans = [...plain.matchAll(/\*([^*\u0000]+)\*/g)].map((match) => ({
 		text: match[1].replace(/\s+/g, ' ').trim(),
 		start: match.index,
 		end: match.index + match[0].length,
@@ -60,7 +61,7 @@ function italicQuotes(markdown: string): Array<[string, string]> {
 		const colon = span.text.indexOf(': ');
 		if (colon > 0) pairs.push([span.text.slice(0, colon), span.text.slice(colon + 2)]);
 		const next = spans[index + 1];
-		if (next && /^\s+$/.test(markdown.slice(span.end, next.start))) pairs.push([span.text, next.text]);
+		if (next && /^\s+$/.test(plain.slice(span.end, next.start))) pairs.push([span.text, next.text]);
 	});
 	return pairs;
 }
@@ -73,6 +74,13 @@ describe('options, as the docs and examples quote them ("*Parameter: Option*")',
 			.filter(([parameter]) => offered.has(parameter))
 			.map(([parameter, name]) => [file, parameter, name] as const),
 	);
+
+	it('reads both forms of quote, bold text set aside', () => {
+		expect(italicQuotes('**Run** with *Output*\n*Each Event*, then **Submit Form** (*Answer From: a\nb*)')).toEqual([
+			['Output', 'Each Event'],
+			['Answer From', 'a b'],
+		]);
+	});
 
 	it('are quoted somewhere, Answer From among them', () => {
 		expect(quoted.map(([, parameter]) => parameter)).toContain('Answer From');
